@@ -1,0 +1,227 @@
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
+import { readJsonBody } from './body';
+import { validateConfig, type ResolvedConfig } from './config';
+import { log } from './debug';
+import { ProxyError, sendError, UpstreamFormatError } from './errors';
+import { attachExchange, exchangeOf, type Exchange } from './exchange';
+import type { Format, FormatContext } from './formats/format';
+import { getFormat, rawDialectFor, rawStreamPath } from './formats';
+import { toLlmRequest } from './llm-request';
+import { createTransport, type Transport } from './proxy';
+import { readUpstreamBody } from './read-upstream';
+import { reportStatistics } from './statistics';
+import { relayStream } from './relay-stream';
+import type { AiProxyConfig } from './types';
+import { redact, upstreamError } from './upstream-error';
+
+/** An Express-compatible middleware (works with plain `http` too). */
+export type AiProxyMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * Creates the AI proxy middleware for one route. The config is validated here, once; an invalid
+ * config throws `AiProxyConfigError` listing every problem.
+ *
+ * @example
+ * app.use('/llama2-chat', aiProxy({
+ *   route_type: 'llm/v1/chat',
+ *   model: { provider: 'llama2', name: 'llama2',
+ *            options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat' } },
+ * }));
+ */
+export function aiProxy(config: AiProxyConfig): AiProxyMiddleware {
+  const route = new Route(validateConfig(config));
+  return route.handle;
+}
+
+/** The client went away before its answer was complete: stop the upstream work at once. */
+function abortUpstreamIfUnfinished(this: ServerResponse): void {
+  if (!this.writableFinished) exchangeOf(this.req)?.proxyReq?.destroy();
+}
+
+/** Everything about one mounted route that can be worked out before the first request. */
+class Route {
+  private readonly format: Format;
+  private readonly ctx: FormatContext;
+  private readonly transport: Transport;
+  private readonly secrets: string[];
+  /** Upstream paths, without and with streaming; query auth already in them unless it is per request. */
+  private basePath: string;
+  private streamPath: string;
+  private readonly pathPerRequest: boolean;
+
+  constructor(private readonly config: ResolvedConfig) {
+    const options = config.model.options;
+    const url = new URL(options.upstream_url);
+    const rawDialect = rawDialectFor(url.pathname, options.raw_dialect);
+    this.format = getFormat(options.llama2_format);
+    this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
+    this.secrets = secretsOf(config.auth);
+    const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
+    this.pathPerRequest = queryAuthIsPerRequest(config.auth);
+    this.basePath = url.pathname + url.search;
+    this.streamPath = streamPathname + url.search;
+    if (!this.pathPerRequest) {
+      this.basePath = withAuthQuery(this.basePath, undefined, config.auth);
+      this.streamPath = withAuthQuery(this.streamPath, undefined, config.auth);
+    }
+    const agent = config.agent ?? (url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
+    this.transport = createTransport(url, agent, {
+      onProxyReq: this.onProxyReq,
+      onProxyRes: this.onProxyRes,
+      onError: this.onError,
+    });
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
+    if (req.method !== 'POST') {
+      next();
+      return;
+    }
+    const startedAt = performance.now();
+    try {
+      const body = readJsonBody(req, this.config.max_request_body_size);
+      if (body instanceof Promise) body.then((b) => this.forward(req, res, next, b, startedAt), (err) => this.fail(res, err));
+      else this.forward(req, res, next, body, startedAt);
+    } catch (err) {
+      this.fail(res, err);
+    }
+  };
+
+  private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, startedAt: number): void {
+    try {
+      const llmReq = toLlmRequest(body, this.config);
+      const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
+      applyAuthBody(upstreamBody, body, this.config.auth);
+      let path = llmReq.stream ? this.streamPath : this.basePath;
+      if (this.pathPerRequest) path = withAuthQuery(path, req.url, this.config.auth);
+      const exchange: Exchange = {
+        llmReq,
+        payload: Buffer.from(JSON.stringify(upstreamBody)),
+        path,
+        startedAt,
+        proxyReq: undefined,
+        timedOut: false,
+      };
+      attachExchange(req, exchange);
+      // http-proxy skips its proxyReq hook (where the body is written) when `Expect` is set;
+      // Node has already answered 100-continue to the client.
+      delete req.headers.expect;
+      res.once('close', abortUpstreamIfUnfinished);
+      this.transport(req, res, next);
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof ProxyError) {
+      if (err.status === 413) res.setHeader('connection', 'close');
+      sendError(res, err);
+      return;
+    }
+    log('internal error: %s', (err as Error)?.message);
+    sendError(res, new ProxyError(500, 'internal error in express-ai-proxy', 'api_error'));
+  }
+
+  private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage): void => {
+    const exchange = exchangeOf(req);
+    if (!exchange) return;
+    exchange.proxyReq = proxyReq;
+    if (proxyReq.path !== exchange.path) proxyReq.path = exchange.path;
+    proxyReq.removeHeader('transfer-encoding');
+    proxyReq.removeHeader('connection');
+    // We read the answer ourselves; a compressed one would need inflating first.
+    proxyReq.removeHeader('accept-encoding');
+    proxyReq.setHeader('content-type', 'application/json');
+    proxyReq.setHeader('content-length', exchange.payload.length);
+    if (exchange.llmReq.stream) proxyReq.setHeader('accept', this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream');
+    applyAuthHeader(proxyReq, req.headers, this.config.auth);
+    proxyReq.setTimeout(this.config.upstream_timeout, () => {
+      exchange.timedOut = true;
+      proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
+    });
+    proxyReq.write(exchange.payload);
+  };
+
+  private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
+    const exchange = exchangeOf(req);
+    if (!exchange) return;
+    const status = proxyRes.statusCode ?? 502;
+    if (exchange.llmReq.stream && status >= 200 && status < 300) {
+      relayStream(proxyRes, res, exchange, this.format, this.ctx, this.config, this.modelHeader(exchange));
+      return;
+    }
+    readUpstreamBody(proxyRes, this.config.max_response_body_size, (err, text) => {
+      if (err) {
+        this.failUpstream(res, exchange, err);
+        return;
+      }
+      if (status < 200 || status >= 300) {
+        const error = upstreamError(status, proxyRes.headers['content-type'], text, this.secrets);
+        const retryAfter = proxyRes.headers['retry-after'];
+        sendError(res, error, retryAfter ? { 'retry-after': String(retryAfter), ...this.modelHeader(exchange) } : this.modelHeader(exchange));
+        reportStatistics(this.config, exchange, status, undefined, undefined);
+        return;
+      }
+      this.answer(res, exchange, text);
+    });
+  };
+
+  private answer(res: ServerResponse, exchange: Exchange, text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      sendError(res, new ProxyError(502, `the upstream answer is not valid JSON (${this.ctx.format} format expected)`, 'api_error', 'bad_upstream_response'), this.modelHeader(exchange));
+      reportStatistics(this.config, exchange, 502, undefined, undefined);
+      return;
+    }
+    let completion;
+    try {
+      completion = this.format.fromUpstream(parsed, exchange.llmReq, this.ctx);
+    } catch (err) {
+      const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
+      sendError(res, new ProxyError(502, redact(message, this.secrets), 'api_error', 'bad_upstream_response'), this.modelHeader(exchange));
+      reportStatistics(this.config, exchange, 502, undefined, undefined);
+      return;
+    }
+    const out = JSON.stringify(completion);
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(out),
+    };
+    if (this.config.model_name_header) headers['x-llm-model'] = `llama2/${exchange.llmReq.model}`;
+    res.writeHead(200, headers);
+    res.end(out);
+    reportStatistics(this.config, exchange, 200, completion.usage, this.config.logging.log_payloads ? out : undefined);
+  }
+
+  private readonly onError = (err: Error & { code?: string }, req: IncomingMessage, res: ServerResponse): void => {
+    const exchange = exchangeOf(req);
+    if (!exchange) {
+      sendError(res, new ProxyError(502, 'the upstream could not be reached', 'api_error', 'upstream_unreachable'));
+      return;
+    }
+    this.failUpstream(res, exchange, err);
+  };
+
+  /** Refused, reset, timed out or too large: 502 or 504, never a hang. */
+  private failUpstream(res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void {
+    if (res.headersSent) {
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    const error = exchange.timedOut
+      ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
+      : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
+    log('upstream failure: %s', error.message);
+    sendError(res, error, this.modelHeader(exchange));
+    reportStatistics(this.config, exchange, error.status, undefined, undefined);
+  }
+
+  private modelHeader(exchange: Exchange): Record<string, string> | undefined {
+    return this.config.model_name_header ? { 'x-llm-model': `llama2/${exchange.llmReq.model}` } : undefined;
+  }
+}

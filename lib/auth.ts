@@ -1,0 +1,51 @@
+import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
+import type { ResolvedConfig } from './config';
+
+type Auth = ResolvedConfig['auth'];
+
+/** Sets the configured header upstream, unless the client sent its own and overriding is allowed. */
+export function applyAuthHeader(proxyReq: ClientRequest, clientHeaders: IncomingHttpHeaders, auth: Auth): void {
+  if (auth.header_name === undefined || auth.header_value === undefined) return;
+  if (auth.allow_override && clientHeaders[auth.header_name.toLowerCase()] !== undefined) return;
+  proxyReq.setHeader(auth.header_name, auth.header_value);
+}
+
+/** Adds the configured body parameter to the upstream body (the client's own value wins only with allow_override). */
+export function applyAuthBody(upstreamBody: Record<string, unknown>, clientBody: Record<string, unknown>, auth: Auth): void {
+  if (auth.param_location !== 'body' || auth.param_name === undefined) return;
+  const own = clientBody[auth.param_name];
+  upstreamBody[auth.param_name] = auth.allow_override && own !== undefined ? own : auth.param_value;
+}
+
+/**
+ * The upstream path with the configured query parameter. Returns `basePath` untouched when no
+ * query auth is configured. The client's own value is used only with allow_override.
+ */
+export function withAuthQuery(basePath: string, clientUrl: string | undefined, auth: Auth): string {
+  if (auth.param_location !== 'query' || auth.param_name === undefined || auth.param_value === undefined) return basePath;
+  let value = auth.param_value;
+  if (auth.allow_override && clientUrl !== undefined) {
+    const q = clientUrl.indexOf('?');
+    const own = q === -1 ? null : new URLSearchParams(clientUrl.slice(q + 1)).get(auth.param_name);
+    if (own !== null) value = own;
+  }
+  const [pathname, query = ''] = splitOnce(basePath, '?');
+  const params = new URLSearchParams(query);
+  params.set(auth.param_name, value);
+  return `${pathname}?${params.toString()}`;
+}
+
+/** Whether the upstream path depends on the client's request (so it must be computed per request). */
+export function queryAuthIsPerRequest(auth: Auth): boolean {
+  return auth.param_location === 'query' && auth.allow_override;
+}
+
+/** Every configured secret, so they can be kept out of anything logged or echoed. */
+export function secretsOf(auth: Auth): string[] {
+  return [auth.header_value, auth.param_value].filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+function splitOnce(s: string, sep: string): [string, string?] {
+  const i = s.indexOf(sep);
+  return i === -1 ? [s] : [s.slice(0, i), s.slice(i + 1)];
+}

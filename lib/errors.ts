@@ -1,0 +1,65 @@
+import type { ServerResponse } from 'node:http';
+import type { ErrorBody } from './openai-types';
+
+/** One problem found in an `aiProxy()` config. */
+export interface ConfigProblem {
+  /** Dotted path of the field, e.g. `model.options.upstream_url`. */
+  path: string;
+  message: string;
+}
+
+/** Thrown by `aiProxy()` and `validateConfig()` when the config is invalid; lists every problem. */
+export class AiProxyConfigError extends Error {
+  /** Stable code to branch on. */
+  readonly code = 'ERR_AI_PROXY_CONFIG';
+  readonly details: ConfigProblem[];
+
+  constructor(details: ConfigProblem[]) {
+    super(
+      `Invalid express-ai-proxy config (${details.length} problem${details.length === 1 ? '' : 's'}):\n` +
+        details.map((d) => `  - ${d.message}`).join('\n'),
+    );
+    this.name = 'AiProxyConfigError';
+    this.details = details;
+  }
+}
+
+/** An upstream answer that cannot be read as the configured format (becomes a 502). */
+export class UpstreamFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamFormatError';
+  }
+}
+
+/** A request-time failure with the status and OpenAI error type it is answered with. */
+export class ProxyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string = status >= 500 ? 'api_error' : 'invalid_request_error',
+    readonly code: string | null = null,
+  ) {
+    super(message);
+    this.name = 'ProxyError';
+  }
+}
+
+export function errorBody(message: string, type: string, code: string | null = null): ErrorBody {
+  return { error: { message, type, param: null, code } };
+}
+
+/** Answers with OpenAI's error shape, unless the answer has already begun. */
+export function sendError(res: ServerResponse, err: ProxyError, extraHeaders?: Record<string, string>): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  const body = JSON.stringify(errorBody(err.message, err.type, err.code));
+  res.writeHead(err.status, {
+    ...extraHeaders,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}

@@ -1,0 +1,26 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { LlmRequest } from './formats/format';
+
+/** What one request carries from body parsing to the end of the answer. */
+export interface Exchange {
+  llmReq: LlmRequest;
+  /** The serialised upstream body, written once. */
+  payload: Buffer;
+  /** Upstream path and query. */
+  path: string;
+  startedAt: number;
+  proxyReq: ClientRequest | undefined;
+  timedOut: boolean;
+}
+
+const EXCHANGE = Symbol('express-ai-proxy.exchange');
+
+type Carrier = IncomingMessage & { [EXCHANGE]?: Exchange };
+
+export function attachExchange(req: IncomingMessage, exchange: Exchange): void {
+  (req as Carrier)[EXCHANGE] = exchange;
+}
+
+export function exchangeOf(req: IncomingMessage): Exchange | undefined {
+  return (req as Carrier)[EXCHANGE];
+}

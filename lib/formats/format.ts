@@ -1,0 +1,77 @@
+import type { Completion, FinishReason, Usage } from '../openai-types';
+import type { Llama2Format, RouteType } from '../types';
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+/**
+ * A client request after validation, with the config's model and tuning options already applied
+ * (config wins over request; `undefined` means "not given").
+ */
+export interface LlmRequest {
+  kind: 'chat' | 'completions';
+  /** The model name to send upstream. */
+  model: string;
+  /** Present when kind is 'chat'. */
+  messages?: ChatMessage[];
+  /** Present when kind is 'completions'. */
+  prompt?: string;
+  stream: boolean;
+  /** `stream_options.include_usage` of the request. */
+  includeUsage: boolean;
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  /** Normalised to an array; undefined when the request had none. */
+  stop?: string[];
+  /** The client's body as parsed, for formats that pass fields through (openai). */
+  body: Record<string, unknown>;
+}
+
+/** What a format needs to know about the route besides the request. */
+export interface FormatContext {
+  routeType: RouteType;
+  format: Llama2Format;
+  /** For `raw`: which server dialect to speak. */
+  rawDialect: 'tgi' | 'llamacpp';
+}
+
+/** One thing that happened in an upstream stream, in upstream-neutral terms. */
+export type StreamEvent =
+  /** A piece of generated text. */
+  | { type: 'text'; text: string }
+  /** The answer is complete (terminal). */
+  | { type: 'finish'; finishReason: FinishReason; usage?: Usage; model?: string }
+  /** The upstream reported an error inside the stream (terminal). */
+  | { type: 'error'; message: string; errorType?: string; code?: string | null }
+  /** openai format: an OpenAI chunk to pass on (id/created/model/object are normalised by the writer). */
+  | { type: 'chunk'; chunk: Record<string, unknown>; usage?: Usage }
+  /** openai format: `data: [DONE]` (terminal). */
+  | { type: 'done' };
+
+/** Per-stream state a stream mapper may keep between events. */
+export interface StreamState {
+  /** Text generated so far is not kept; only what mappers need (e.g. prompt length for echo). */
+  [key: string]: unknown;
+}
+
+/**
+ * The three `llama2_format`s implement this. Every function is pure: no I/O, no clock except
+ * `created` stamps, and they throw `UpstreamFormatError` when an upstream answer cannot be read.
+ */
+export interface Format {
+  /** The body to send upstream (an object; the caller serialises it once). */
+  toUpstream(req: LlmRequest, ctx: FormatContext): Record<string, unknown>;
+  /** A non-streamed upstream answer (already JSON-parsed) as OpenAI JSON. */
+  fromUpstream(body: unknown, req: LlmRequest, ctx: FormatContext): Completion;
+  /** How the upstream frames its stream. */
+  streamFraming: 'ndjson' | 'sse';
+  /**
+   * One parsed stream message: a JSON value (NDJSON line or SSE `data`), or the string
+   * `[DONE]` for the SSE sentinel. Returns the events it carries, in order (may be empty).
+   */
+  fromStreamMessage(message: unknown, req: LlmRequest, ctx: FormatContext, state: StreamState): StreamEvent[];
+}

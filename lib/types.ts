@@ -1,0 +1,115 @@
+import type { Agent as HttpAgent } from 'node:http';
+
+/** The OpenAI-style route a mount point serves. */
+export type RouteType = 'llm/v1/chat' | 'llm/v1/completions';
+
+/** How the Llama 2 upstream is spoken to. */
+export type Llama2Format = 'raw' | 'ollama' | 'openai';
+
+/**
+ * Which server a `raw` upstream is. `auto` picks from the upstream path: a path ending in
+ * `/completion` or `/completions` is llama.cpp, anything else is TGI / HuggingFace.
+ */
+export type RawDialect = 'auto' | 'tgi' | 'llamacpp';
+
+/** Model options, as in Kong's AI Proxy `config.model.options`. */
+export interface ModelOptions {
+  /** Wire format of the upstream. Required for the llama2 provider. */
+  llama2_format?: Llama2Format;
+  /** Absolute http(s) URL the request is sent to, exactly (path and query). Required for llama2. */
+  upstream_url?: string;
+  /** Server dialect for `raw`. Defaults to `auto` (chosen from the upstream path). */
+  raw_dialect?: RawDialect;
+  /** Upper bound of generated tokens; overrides the request's `max_tokens`. */
+  max_tokens?: number;
+  /** Sampling temperature, 0..5; overrides the request's `temperature`. */
+  temperature?: number;
+  /** Nucleus sampling, 0..1; overrides the request's `top_p`. */
+  top_p?: number;
+  /** Top-k sampling, integer 0..500; overrides the request's `top_k`. */
+  top_k?: number;
+  /** Cost of one million input tokens, for statistics (> 0). */
+  input_cost?: number;
+  /** Cost of one million output tokens, for statistics (> 0). */
+  output_cost?: number;
+}
+
+/** The model, as in Kong's `config.model`. */
+export interface ModelConfig {
+  /** Only `llama2` for now. */
+  provider: 'llama2';
+  /** Model name sent upstream. When unset, the request's `model` is used. */
+  name?: string;
+  options?: ModelOptions;
+  /** Short form from the Kong docs' YAML example; folded into `options`. */
+  llama2_format?: Llama2Format;
+  /** Short form from the Kong docs' YAML example; folded into `options`. */
+  upstream_url?: string;
+}
+
+/** Credentials the proxy adds to every upstream request. */
+export interface AuthConfig {
+  /** Header to set upstream, e.g. `Authorization`. Needs `header_value`. */
+  header_name?: string;
+  /** Value of `header_name`. A secret: never logged. */
+  header_value?: string;
+  /** Name of a query or body parameter to set upstream. Needs `param_value` and `param_location`. */
+  param_name?: string;
+  /** Value of `param_name`. A secret: never logged. */
+  param_value?: string;
+  /** Where `param_name` goes. */
+  param_location?: 'query' | 'body';
+  /** Keep a value the client sent itself for the same header or parameter. Defaults to false. */
+  allow_override?: boolean;
+}
+
+/** Usage figures of one answer, handed to `logging.on_statistics`. */
+export interface ProxyStatistics {
+  route_type: RouteType;
+  provider: 'llama2';
+  model: string;
+  llama2_format: Llama2Format;
+  streamed: boolean;
+  status: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Dollars, when `input_cost` / `output_cost` are set (per million tokens). */
+  cost?: number;
+  /** Milliseconds from the request reaching the proxy to the end of the answer. */
+  latency_ms: number;
+  /** Present when `log_payloads` is true. */
+  request_payload?: string;
+  /** Present when `log_payloads` is true (non-streamed answers only). */
+  response_payload?: string;
+}
+
+/** Logging and request limits. */
+export interface LoggingConfig {
+  /** Log token counts and latency of each answer (through `debug`, and `on_statistics`). Defaults to false. */
+  log_statistics?: boolean;
+  /** Include request and response bodies in the statistics. Defaults to false. */
+  log_payloads?: boolean;
+  /** Called once per answered request when `log_statistics` is true. */
+  on_statistics?: (stats: ProxyStatistics) => void;
+}
+
+/** The config `aiProxy()` takes: Kong's AI Proxy fields plus a few transport settings. */
+export interface AiProxyConfig {
+  route_type: RouteType;
+  model: ModelConfig;
+  auth?: AuthConfig;
+  logging?: LoggingConfig;
+  /** `allow`: the client decides; `deny`: streaming requests get 400; `always`: every answer is streamed. Defaults to `allow`. */
+  response_streaming?: 'allow' | 'deny' | 'always';
+  /** Largest request body accepted, in bytes. Defaults to 8 MiB. */
+  max_request_body_size?: number;
+  /** Send `X-LLM-Model: llama2/<model>` on answers. Defaults to true. */
+  model_name_header?: boolean;
+  /** Milliseconds without a byte from the upstream before the request fails with 504. Defaults to 60000. */
+  upstream_timeout?: number;
+  /** Largest non-streamed upstream answer accepted, in bytes. Defaults to 32 MiB. */
+  max_response_body_size?: number;
+  /** Agent for upstream connections. Defaults to a keep-alive agent shared by this middleware. */
+  agent?: HttpAgent;
+}

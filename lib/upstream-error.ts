@@ -1,0 +1,67 @@
+import { ProxyError } from './errors';
+
+const typeByStatus: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'invalid_request_error',
+  413: 'invalid_request_error',
+  422: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+const MAX_MESSAGE = 1000;
+
+/**
+ * A non-2xx upstream answer as an OpenAI error with the same status, carrying the upstream's own
+ * message: from its JSON (`error`, `error.message`, `message`, `detail`), its text, or for an HTML
+ * page only its title (a page dumped raw helps nobody).
+ */
+export function upstreamError(status: number, contentType: string | undefined, body: string, secrets: string[]): ProxyError {
+  const type = typeByStatus[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+  const { message, code } = extract(contentType ?? '', body.trim());
+  const text = redact(message || `the upstream answered HTTP ${status} with an empty body`, secrets);
+  return new ProxyError(status, text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text, type, code);
+}
+
+function extract(contentType: string, body: string): { message: string; code: string | null } {
+  if (body.startsWith('{') || body.startsWith('[') || contentType.includes('json')) {
+    try {
+      return fromJson(JSON.parse(body));
+    } catch {
+      // Not JSON after all: fall through to text.
+    }
+  }
+  if (contentType.includes('html') || /^<(!doctype|html)/i.test(body)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim();
+    return { message: title ? `the upstream answered with an HTML page: ${title}` : 'the upstream answered with an HTML error page', code: null };
+  }
+  return { message: body.replace(/\s+/g, ' '), code: null };
+}
+
+function fromJson(value: unknown): { message: string; code: string | null } {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (typeof v !== 'object' || v === null) return { message: String(v ?? ''), code: null };
+  const o = v as Record<string, unknown>;
+  const err = o.error;
+  if (typeof err === 'string') {
+    return { message: err, code: typeof o.error_type === 'string' ? o.error_type : null };
+  }
+  if (typeof err === 'object' && err !== null) {
+    const e = err as Record<string, unknown>;
+    const code = typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null;
+    if (typeof e.message === 'string') return { message: e.message, code };
+  }
+  for (const key of ['message', 'detail']) {
+    if (typeof o[key] === 'string') return { message: o[key] as string, code: null };
+  }
+  return { message: JSON.stringify(v).slice(0, MAX_MESSAGE), code: null };
+}
+
+/** Upstreams sometimes echo the credentials they were sent; never pass those on. */
+export function redact(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
+  return out;
+}
