@@ -114,7 +114,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function foldShortForm(config: unknown, problems: ConfigProblem[]): unknown {
   if (!isPlainObject(config) || !isPlainObject(config.model)) return config;
   const { llama2_format, upstream_url, ...model } = config.model;
-  if (llama2_format === undefined && upstream_url === undefined) return config;
+  // Without an options object joi would skip the llama2 `required` checks inside it.
+  if (llama2_format === undefined && upstream_url === undefined) {
+    return model.options === undefined ? { ...config, model: { ...model, options: {} } } : config;
+  }
   const options: Record<string, unknown> = isPlainObject(model.options) ? { ...model.options } : {};
   for (const [key, short] of [['llama2_format', llama2_format], ['upstream_url', upstream_url]] as const) {
     if (short === undefined) continue;

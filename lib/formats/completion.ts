@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import type { ChatCompletion, FinishReason, TextCompletion, Usage } from '../openai-types';
+import type { RouteType } from '../types';
+
+/** A fresh OpenAI-style id: `chatcmpl-…` for chat, `cmpl-…` for completions. */
+export function completionId(routeType: RouteType): string {
+  return `${routeType === 'llm/v1/chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
+}
+
+/** The current time in unix seconds, as OpenAI's `created`. */
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** Unix seconds from a date string (e.g. Ollama's RFC 3339 `created_at`), else now. */
+export function createdFrom(value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    if (Number.isFinite(ms)) return Math.floor(ms / 1000);
+  }
+  return nowSeconds();
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : 0;
+}
+
+/** OpenAI usage from token counts; absent or invalid counts are 0 and the total is their sum. */
+export function makeUsage(promptTokens?: unknown, completionTokens?: unknown): Usage {
+  const prompt_tokens = count(promptTokens);
+  const completion_tokens = count(completionTokens);
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+}
+
+/** What a format extracted from an upstream answer. */
+export interface AnswerParts {
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  model: string;
+  /** Defaults to now. */
+  created?: number;
+  /** Defaults to a fresh id. */
+  id?: string;
+}
+
+/** An OpenAI `chat.completion` object with one choice. */
+export function buildChatCompletion(parts: AnswerParts): ChatCompletion {
+  return {
+    id: parts.id ?? completionId('llm/v1/chat'),
+    object: 'chat.completion',
+    created: parts.created ?? nowSeconds(),
+    model: parts.model,
+    choices: [
+      { index: 0, message: { role: 'assistant', content: parts.text }, logprobs: null, finish_reason: parts.finishReason },
+    ],
+    usage: parts.usage,
+  };
+}
+
+/** An OpenAI `text_completion` object with one choice. */
+export function buildTextCompletion(parts: AnswerParts): TextCompletion {
+  return {
+    id: parts.id ?? completionId('llm/v1/completions'),
+    object: 'text_completion',
+    created: parts.created ?? nowSeconds(),
+    model: parts.model,
+    choices: [{ index: 0, text: parts.text, logprobs: null, finish_reason: parts.finishReason }],
+    usage: parts.usage,
+  };
+}
+
+/** The OpenAI answer object the route promises: chat.completion or text_completion. */
+export function buildCompletion(routeType: RouteType, parts: AnswerParts): ChatCompletion | TextCompletion {
+  return routeType === 'llm/v1/chat' ? buildChatCompletion(parts) : buildTextCompletion(parts);
+}
