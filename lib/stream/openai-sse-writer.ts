@@ -1,0 +1,175 @@
+import type { FinishReason, Usage } from '../openai-types';
+import type { StreamEvent } from '../formats/format';
+
+/** How a streamed answer ended, for statistics. */
+export type StreamOutcome = 'complete' | 'error' | 'truncated';
+
+/** What every chunk of one streamed answer shares. */
+export interface SseWriterOptions {
+  kind: 'chat' | 'completions';
+  id: string;
+  created: number;
+  model: string;
+  /** The client asked for `stream_options.include_usage`. */
+  includeUsage: boolean;
+}
+
+const DONE_FRAME = 'data: [DONE]\n\n';
+
+/**
+ * Turns upstream-neutral `StreamEvent`s into OpenAI SSE frames (`data: <json>\n\n`).
+ *
+ * Chat answers are `chat.completion.chunk`s: the first carries `delta.role: "assistant"`, then
+ * `delta.content` pieces, then `delta: {}` with the `finish_reason`. Completions answers are
+ * `text_completion` chunks with `text`, the last with `text: ""` and the `finish_reason`. With
+ * `includeUsage`, a `choices: []` chunk with the usage comes before `data: [DONE]`, and the other
+ * chunks carry `usage: null`, as OpenAI sends them. An error ends the stream with
+ * `data: {"error":{…}}` and no `[DONE]`, which openai-python raises as an `APIError`.
+ *
+ * Each method returns the text to send ('' for nothing). Once a terminal frame is written
+ * (`[DONE]` or an error) every later call returns ''.
+ */
+export class OpenAiSseWriter {
+  /** The usage seen in the stream (finish event, or an upstream chunk's `usage`). */
+  usage: Usage | undefined;
+  /** How the stream ended; undefined while it is running (or if it was abandoned). */
+  outcome: StreamOutcome | undefined;
+
+  private readonly opts: SseWriterOptions;
+  private readonly object: 'chat.completion.chunk' | 'text_completion';
+  /** Frame text before / after the JSON string of a text piece (built once: one stringify a piece). */
+  private readonly textPrefix: string;
+  private readonly textSuffix: string;
+  private roleSent = false;
+
+  constructor(opts: SseWriterOptions) {
+    this.opts = opts;
+    const chat = opts.kind === 'chat';
+    this.object = chat ? 'chat.completion.chunk' : 'text_completion';
+    const head =
+      `data: {"id":${JSON.stringify(opts.id)},"object":"${this.object}","created":${JSON.stringify(opts.created)},` +
+      `"model":${JSON.stringify(opts.model)},"choices":[{"index":0,`;
+    const tail = `"logprobs":null,"finish_reason":null}]${opts.includeUsage ? ',"usage":null' : ''}}\n\n`;
+    this.textPrefix = chat ? `${head}"delta":{"content":` : `${head}"text":`;
+    this.textSuffix = chat ? `},${tail}` : `,${tail}`;
+  }
+
+  /** True once a terminal frame has been written. */
+  get ended(): boolean {
+    return this.outcome !== undefined;
+  }
+
+  /** The frames for one event. */
+  write(event: StreamEvent): string {
+    if (this.outcome !== undefined) return '';
+    switch (event.type) {
+      case 'text':
+        return this.text(event.text);
+      case 'finish':
+        return this.finish(event.finishReason, event.usage);
+      case 'error':
+        return this.error(event.message, event.errorType ?? 'api_error', event.code ?? null);
+      case 'chunk':
+        return this.chunk(event.chunk, event.usage);
+      case 'done':
+        this.outcome = 'complete';
+        return DONE_FRAME;
+    }
+  }
+
+  /**
+   * Ends the stream with an error frame (no `[DONE]`).
+   * @param outcome `truncated` when the upstream stopped early, else `error`.
+   */
+  error(message: string, type = 'api_error', code: string | null = null, outcome: StreamOutcome = 'error'): string {
+    if (this.outcome !== undefined) return '';
+    this.outcome = outcome;
+    return frame({ error: { message, type, param: null, code } });
+  }
+
+  private text(text: string): string {
+    // Empty pieces (Ollama's final line, llama.cpp's last event) carry nothing for the client.
+    if (text.length === 0) return '';
+    if (this.opts.kind === 'chat' && !this.roleSent) {
+      this.roleSent = true;
+      return this.chatChunk({ role: 'assistant', content: text }, null);
+    }
+    return this.textPrefix + JSON.stringify(text) + this.textSuffix;
+  }
+
+  private finish(finishReason: FinishReason, usage: Usage | undefined): string {
+    if (usage !== undefined) this.usage = usage;
+    let out = '';
+    if (this.opts.kind === 'chat') {
+      if (!this.roleSent) {
+        this.roleSent = true;
+        out += this.chatChunk({ role: 'assistant', content: '' }, null);
+      }
+      out += this.chatChunk({}, finishReason);
+    } else {
+      out += frame(this.withUsageNull({
+        id: this.opts.id,
+        object: this.object,
+        created: this.opts.created,
+        model: this.opts.model,
+        choices: [{ index: 0, text: '', logprobs: null, finish_reason: finishReason }],
+      }));
+    }
+    if (this.opts.includeUsage) {
+      // Unknown counts (e.g. TGI without `details`) are sent as zeros, as non-streamed answers do.
+      out += frame({
+        id: this.opts.id,
+        object: this.object,
+        created: this.opts.created,
+        model: this.opts.model,
+        choices: [],
+        usage: this.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+      });
+    }
+    this.outcome = 'complete';
+    return out + DONE_FRAME;
+  }
+
+  private chunk(chunk: Record<string, unknown>, usage: Usage | undefined): string {
+    const seen = usage ?? asUsage(chunk.usage);
+    if (seen !== undefined) this.usage = seen;
+    // Upstream chunks may have been asked for usage for our statistics only: the client did not
+    // ask, so the usage-only chunk is kept from it.
+    if (!this.opts.includeUsage && seen !== undefined && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
+      return '';
+    }
+    // The chunk was parsed for this stream alone, so it is normalised in place (keeps key order).
+    chunk.id = this.opts.id;
+    chunk.object = this.object;
+    chunk.created = this.opts.created;
+    chunk.model = this.opts.model;
+    return frame(chunk);
+  }
+
+  private chatChunk(delta: Record<string, unknown>, finishReason: FinishReason | null): string {
+    return frame(this.withUsageNull({
+      id: this.opts.id,
+      object: this.object,
+      created: this.opts.created,
+      model: this.opts.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    }));
+  }
+
+  private withUsageNull(chunk: Record<string, unknown>): Record<string, unknown> {
+    if (this.opts.includeUsage) chunk.usage = null;
+    return chunk;
+  }
+}
+
+function frame(value: unknown): string {
+  return `data: ${JSON.stringify(value)}\n\n`;
+}
+
+function asUsage(value: unknown): Usage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const u = value as Record<string, unknown>;
+  if (typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
+  const total = typeof u.total_tokens === 'number' ? u.total_tokens : u.prompt_tokens + u.completion_tokens;
+  return { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: total };
+}
