@@ -41,8 +41,11 @@ export function relayStream(
     if (upstreamGone) return;
     upstreamGone = true;
     proxyRes.unpipe(converter);
-    // Ending the converter before the upstream's final event makes it send the error frame.
-    if (!converter.writableEnded) converter.end();
+    converter.failUpstream(
+      exchange.timedOut
+        ? `the upstream sent nothing for ${config.upstream_timeout} ms (upstream_timeout)`
+        : 'the upstream connection was lost before the answer was complete',
+    );
   };
   proxyRes.on('error', endFromUpstreamFailure);
   proxyRes.on('close', () => {

@@ -77,6 +77,19 @@ export class StreamConverter extends Transform {
     return this.writer.outcome;
   }
 
+  /**
+   * Ends the answer with an error frame because the upstream itself failed mid-stream (connection
+   * lost, timed out). Call it after unpiping the upstream; a no-op once the answer has ended.
+   */
+  failUpstream(message: string): void {
+    if (this.writableEnded) return;
+    if (!this.writer.ended) {
+      this.out += this.writer.error(clip(message), 'api_error', 'upstream_failed');
+      this.flushOut();
+    }
+    this.end();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.writer.ended) {
       callback();
