@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
 import { readJsonBody } from './body';
@@ -165,11 +165,11 @@ class Route {
         reportStatistics(this.config, exchange, status, undefined, undefined);
         return;
       }
-      this.answer(res, exchange, text);
+      this.answer(res, exchange, text, proxyRes.headers);
     });
   };
 
-  private answer(res: ServerResponse, exchange: Exchange, text: string): void {
+  private answer(res: ServerResponse, exchange: Exchange, text: string, upstreamHeaders: IncomingHttpHeaders): void {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -180,7 +180,7 @@ class Route {
     }
     let completion;
     try {
-      completion = this.format.fromUpstream(parsed, exchange.llmReq, this.ctx);
+      completion = this.format.fromUpstream(parsed, exchange.llmReq, this.ctx, upstreamHeaders);
     } catch (err) {
       const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
       sendError(res, new ProxyError(502, redact(message, this.secrets), 'api_error', 'bad_upstream_response'), this.modelHeader(exchange));
@@ -209,10 +209,8 @@ class Route {
 
   /** Refused, reset, timed out or too large: 502 or 504, never a hang. */
   private failUpstream(res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void {
-    if (res.headersSent) {
-      if (!res.writableEnded) res.destroy();
-      return;
-    }
+    // Headers go out early only for streams, whose relay ends them with an error frame itself.
+    if (res.headersSent) return;
     const error = exchange.timedOut
       ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
       : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');

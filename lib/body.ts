@@ -8,11 +8,12 @@ type RequestWithBody = IncomingMessage & { body?: unknown };
  * stream, else reads the stream itself within `limit` bytes.
  */
 export function readJsonBody(req: RequestWithBody, limit: number): Promise<Record<string, unknown>> | Record<string, unknown> {
-  const parsed = req.body;
-  if (parsed !== undefined && req.readableEnded) return fromParsed(parsed, limit);
-
+  // A body parser may have allowed more than this route does.
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw tooLarge(limit);
+
+  const parsed = req.body;
+  if (parsed !== undefined && req.readableEnded) return fromParsed(parsed, limit);
 
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Completion, FinishReason, Usage } from '../openai-types';
 import type { Llama2Format, RouteType } from '../types';
 
@@ -65,8 +66,11 @@ export interface StreamState {
 export interface Format {
   /** The body to send upstream (an object; the caller serialises it once). */
   toUpstream(req: LlmRequest, ctx: FormatContext): Record<string, unknown>;
-  /** A non-streamed upstream answer (already JSON-parsed) as OpenAI JSON. */
-  fromUpstream(body: unknown, req: LlmRequest, ctx: FormatContext): Completion;
+  /**
+   * A non-streamed upstream answer (already JSON-parsed) as OpenAI JSON. `headers` are the
+   * upstream's response headers (TGI reports the prompt token count only in `x-prompt-tokens`).
+   */
+  fromUpstream(body: unknown, req: LlmRequest, ctx: FormatContext, headers?: IncomingHttpHeaders): Completion;
   /** How the upstream frames its stream. */
   streamFraming: 'ndjson' | 'sse';
   /**

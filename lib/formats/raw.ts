@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamFormatError } from '../errors';
 import type { Completion, FinishReason } from '../openai-types';
 import type { RawDialect } from '../types';
@@ -175,6 +176,12 @@ function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState
   return events;
 }
 
+function headerCount(headers: IncomingHttpHeaders | undefined, name: string): number | undefined {
+  const value = headers?.[name];
+  const n = typeof value === 'string' ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
 /** `llama2_format: raw`: a Llama 2 prompt to TGI / HuggingFace or llama.cpp `/completion`. */
 export const rawFormat: Format = {
   toUpstream(req: LlmRequest, ctx: FormatContext): Record<string, unknown> {
@@ -182,12 +189,13 @@ export const rawFormat: Format = {
     return ctx.rawDialect === 'llamacpp' ? toLlamaCppRequest(req, prompt) : toTgiRequest(req, prompt);
   },
 
-  fromUpstream(body: unknown, req: LlmRequest, ctx: FormatContext): Completion {
+  fromUpstream(body: unknown, req: LlmRequest, ctx: FormatContext, headers?: IncomingHttpHeaders): Completion {
     const answer = readRawAnswer(body);
     return buildCompletion(ctx.routeType, {
       text: stripEchoedPrompt(answer.text, buildLlama2Prompt(req)),
       finishReason: answer.finishReason,
-      usage: makeUsage(answer.promptTokens, answer.completionTokens),
+      // TGI's non-streamed body has no prompt count; its x-prompt-tokens header does.
+      usage: makeUsage(answer.promptTokens ?? headerCount(headers, 'x-prompt-tokens'), answer.completionTokens ?? headerCount(headers, 'x-generated-tokens')),
       model: answer.model ?? req.model,
     });
   },
