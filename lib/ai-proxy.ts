@@ -128,6 +128,16 @@ class Route {
   private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage): void => {
     const exchange = exchangeOf(req);
     if (!exchange) return;
+    try {
+      this.prepareUpstreamRequest(proxyReq, req, exchange);
+    } catch (err) {
+      // A throw here would escape http-proxy's event and take the process down: fail the request instead.
+      log('could not prepare the upstream request: %s', (err as Error).message);
+      proxyReq.destroy(err as Error);
+    }
+  };
+
+  private prepareUpstreamRequest(proxyReq: ClientRequest, req: IncomingMessage, exchange: Exchange): void {
     exchange.proxyReq = proxyReq;
     if (proxyReq.path !== exchange.path) proxyReq.path = exchange.path;
     proxyReq.removeHeader('transfer-encoding');
@@ -143,7 +153,7 @@ class Route {
       proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
     });
     proxyReq.write(exchange.payload);
-  };
+  }
 
   private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);

@@ -29,10 +29,29 @@ export function withAuthQuery(basePath: string, clientUrl: string | undefined, a
     const own = q === -1 ? null : new URLSearchParams(clientUrl.slice(q + 1)).get(auth.param_name);
     if (own !== null) value = own;
   }
+  // The upstream URL's own query is kept byte for byte; only a pair with our name is replaced.
   const [pathname, query = ''] = splitOnce(basePath, '?');
-  const params = new URLSearchParams(query);
-  params.set(auth.param_name, value);
-  return `${pathname}?${params.toString()}`;
+  const name = auth.param_name;
+  const ours = `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+  let replaced = false;
+  const pairs = query === '' ? [] : query.split('&');
+  for (let i = 0; i < pairs.length; i++) {
+    if (decodeKey(pairs[i]!) === name) {
+      pairs[i] = ours;
+      replaced = true;
+    }
+  }
+  if (!replaced) pairs.push(ours);
+  return `${pathname}?${pairs.join('&')}`;
+}
+
+function decodeKey(pair: string): string {
+  const key = splitOnce(pair, '=')[0].replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
+  }
 }
 
 /** Whether the upstream path depends on the client's request (so it must be computed per request). */

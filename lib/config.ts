@@ -60,7 +60,7 @@ const schema = Joi.object({
     options: modelOptionsSchema,
   })
     .required()
-    .when(Joi.object({ provider: Joi.valid('llama2') }).unknown(), {
+    .when(Joi.object({ provider: Joi.valid('llama2').required() }).unknown(), {
       then: Joi.object({
         options: modelOptionsSchema.keys({
           llama2_format: Joi.required(),
@@ -70,7 +70,8 @@ const schema = Joi.object({
     }),
   auth: Joi.object({
     header_name: Joi.string().min(1).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name'),
-    header_value: Joi.string(),
+    // A trailing newline from a token file would make every upstream request throw in setHeader.
+    header_value: Joi.string().pattern(/^[\t\x20-\x7e\x80-\xff]*$/, 'header value'),
     param_name: Joi.string().min(1),
     param_value: Joi.string(),
     param_location: Joi.string().valid('query', 'body'),
@@ -82,7 +83,7 @@ const schema = Joi.object({
   logging: Joi.object({
     log_statistics: Joi.boolean().default(false),
     log_payloads: Joi.boolean().default(false),
-    on_statistics: Joi.function().arity(1),
+    on_statistics: Joi.function(),
   }).default({ log_statistics: false, log_payloads: false }),
   response_streaming: Joi.string().valid('allow', 'deny', 'always').default('allow'),
   max_request_body_size: Joi.number().integer().greater(0).default(DEFAULT_MAX_REQUEST_BODY_SIZE),
@@ -101,7 +102,15 @@ export function validateConfig(config: AiProxyConfig): ResolvedConfig {
   const problems: ConfigProblem[] = [];
   const input = foldShortForm(config, problems);
   const { error, value } = schema.validate(input, { abortEarly: false, convert: false });
-  if (error) for (const detail of error.details) problems.push(describe(detail));
+  if (error) {
+    // Joi reports a wrong type twice for `valid()` fields ("must be one of", "must be a string"): keep the first.
+    const seen = new Set(problems.map((p) => p.path));
+    for (const detail of error.details) {
+      const problem = describe(detail);
+      if (!seen.has(problem.path)) problems.push(problem);
+      seen.add(problem.path);
+    }
+  }
   if (problems.length > 0) throw new AiProxyConfigError(problems);
   return value as ResolvedConfig;
 }
@@ -143,6 +152,11 @@ function describe(detail: Joi.ValidationErrorItem): ConfigProblem {
   const path = detail.path.join('.') || '(config)';
   const ctx = detail.context ?? {};
   const hint = hints[path];
+  // Auth fields hold secrets, sometimes in the wrong field: never repeat a value given there.
+  const secret = path.startsWith('auth.');
+  if (detail.type.startsWith('string.pattern')) {
+    return { path, message: `${path} must be a valid ${String(ctx.name ?? 'value')}${secret ? (ctx.name === 'header value' ? ' (no line breaks or control characters)' : '') : `, got ${JSON.stringify(ctx.value)}`}` };
+  }
   switch (detail.type) {
     case 'any.required':
       return {
@@ -165,7 +179,7 @@ function describe(detail: Joi.ValidationErrorItem): ConfigProblem {
       };
     }
     case 'any.only':
-      return { path, message: `${path} must be ${hint ?? `one of ${formatList(ctx.valids)}`}, got ${JSON.stringify(ctx.value)}` };
+      return { path, message: `${path} must be ${hint ?? `one of ${formatList(ctx.valids)}`}${secret ? '' : `, got ${JSON.stringify(ctx.value)}`}` };
     case 'string.uri':
     case 'string.uriCustomScheme':
       return { path, message: `${path} must be ${hint ?? 'an absolute http(s) URL'}, got ${JSON.stringify(ctx.value)}` };

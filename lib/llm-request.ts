@@ -10,8 +10,8 @@ type Body = Record<string, unknown>;
  */
 export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
   const chat = config.route_type === 'llm/v1/chat';
-  const hasMessages = body.messages !== undefined;
-  const hasPrompt = body.prompt !== undefined;
+  const hasMessages = body.messages !== undefined && body.messages !== null;
+  const hasPrompt = body.prompt !== undefined && body.prompt !== null;
   if (hasMessages && hasPrompt) {
     throw new ProxyError(400, `the request has both "messages" and "prompt": this ${config.route_type} route expects only ${chat ? '"messages"' : '"prompt"'}`);
   }
