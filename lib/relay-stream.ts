@@ -34,7 +34,7 @@ export function relayStream(
     // Tells nginx-style buffering proxies in front of us to pass frames on at once.
     'x-accel-buffering': 'no',
   });
-  res.flushHeaders();
+  // Not flushed on their own: they leave with the first frame, one write instead of two.
 
   let upstreamGone = false;
   const endFromUpstreamFailure = () => {
