@@ -4,13 +4,15 @@ import type { Exchange } from './exchange';
 import type { Format, FormatContext } from './formats/format';
 import { completionId, nowSeconds } from './formats';
 import { reportStatistics } from './statistics';
-import { StreamConverter } from './stream/stream-converter';
+import { StreamTranslator } from './stream/stream-translator';
 
 /**
- * Streams a 2xx upstream answer to the client as OpenAI SSE, converting as bytes arrive.
- * `pipe` carries backpressure both ways; the client leaving destroys the upstream request
- * (see `abortUpstreamIfUnfinished`), and an upstream dying mid-answer ends the client's stream
- * with an error frame rather than a silent cut.
+ * Streams a 2xx upstream answer to the client as OpenAI SSE, converting each packet as it arrives.
+ * The translator is driven straight from `data` events (no Transform in between: the benchmark
+ * showed the extra stream hop costing more than the conversion itself). Backpressure by hand:
+ * the upstream is paused while the client's socket is full. The client leaving destroys the
+ * upstream request (`abortUpstreamIfUnfinished`); the upstream dying mid-answer ends the client's
+ * stream with an error frame rather than a silent cut.
  */
 export function relayStream(
   proxyRes: IncomingMessage,
@@ -21,38 +23,79 @@ export function relayStream(
   config: ResolvedConfig,
   modelHeader: Record<string, string> | undefined,
 ): void {
-  const { llmReq } = exchange;
-  const converter = new StreamConverter(format, llmReq, ctx, {
+  new StreamRelay(proxyRes, res, exchange, config, new StreamTranslator(format, exchange.llmReq, ctx, {
     id: completionId(ctx.routeType),
     created: nowSeconds(),
-    model: llmReq.model,
-  });
-  res.writeHead(200, {
-    ...modelHeader,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    // Tells nginx-style buffering proxies in front of us to pass frames on at once.
-    'x-accel-buffering': 'no',
-  });
-  // Not flushed on their own: they leave with the first frame, one write instead of two.
+    model: exchange.llmReq.model,
+  })).start(modelHeader);
+}
 
-  let upstreamGone = false;
-  const endFromUpstreamFailure = () => {
-    if (upstreamGone) return;
-    upstreamGone = true;
-    proxyRes.unpipe(converter);
-    converter.failUpstream(
-      exchange.timedOut
-        ? `the upstream sent nothing for ${config.upstream_timeout} ms (upstream_timeout)`
-        : 'the upstream connection was lost before the answer was complete',
+class StreamRelay {
+  private done = false;
+
+  constructor(
+    private readonly proxyRes: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly exchange: Exchange,
+    private readonly config: ResolvedConfig,
+    private readonly translator: StreamTranslator,
+  ) {}
+
+  start(modelHeader: Record<string, string> | undefined): void {
+    this.res.writeHead(200, {
+      ...modelHeader,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // Tells nginx-style buffering proxies in front of us to pass frames on at once.
+      'x-accel-buffering': 'no',
+    });
+    // Not flushed on their own: the headers leave with the first frame, one write instead of two.
+    this.proxyRes.on('data', this.onData);
+    this.proxyRes.on('end', this.onEnd);
+    this.proxyRes.on('error', this.onUpstreamFailure);
+    this.proxyRes.on('close', this.onClose);
+    this.res.on('drain', this.onDrain);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.done) return; // After the final frame the rest is read and dropped, so the socket can be reused.
+    const out = this.translator.feed(chunk);
+    if (this.translator.ended) {
+      this.finish(out);
+      return;
+    }
+    if (out && !this.res.write(out)) this.proxyRes.pause();
+  };
+
+  private readonly onDrain = (): void => {
+    this.proxyRes.resume();
+  };
+
+  private readonly onEnd = (): void => {
+    this.finish(this.translator.end());
+  };
+
+  private readonly onClose = (): void => {
+    if (!this.proxyRes.complete) this.onUpstreamFailure();
+  };
+
+  private readonly onUpstreamFailure = (): void => {
+    this.finish(
+      this.translator.failUpstream(
+        this.exchange.timedOut
+          ? `the upstream sent nothing for ${this.config.upstream_timeout} ms (upstream_timeout)`
+          : 'the upstream connection was lost before the answer was complete',
+      ),
     );
   };
-  proxyRes.on('error', endFromUpstreamFailure);
-  proxyRes.on('close', () => {
-    if (!proxyRes.complete) endFromUpstreamFailure();
-  });
-  converter.on('end', () => {
-    reportStatistics(config, exchange, 200, converter.usage, undefined);
-  });
-  proxyRes.pipe(converter).pipe(res);
+
+  private finish(out: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.res.off('drain', this.onDrain);
+    // Keep reading (and dropping) whatever the upstream still sends.
+    this.proxyRes.resume();
+    this.res.end(out || undefined);
+    reportStatistics(this.config, this.exchange, 200, this.translator.usage, undefined);
+  }
 }

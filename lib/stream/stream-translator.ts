@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { log } from '../debug';
 import { UpstreamFormatError } from '../errors';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from '../formats/format';
@@ -22,22 +21,17 @@ const MAX_ERROR_MESSAGE = 500;
 
 /**
  * Converts an upstream LLM stream (Ollama NDJSON, TGI / llama.cpp SSE, OpenAI SSE) into OpenAI SSE
- * frames, as the bytes arrive: bytes in, `data: …\n\n` text out, one push per input packet.
+ * text, synchronously: `feed(bytes)` returns the frames those bytes complete ('' for none).
  *
  * Chain: line splitter → framing parser (`format.streamFraming`) → `JSON.parse` (the SSE `[DONE]`
  * sentinel is passed on as the string `'[DONE]'`) → `format.fromStreamMessage` → OpenAI SSE writer.
  *
- * Failures never surface as stream errors, because the response has already begun: an unreadable
- * message or an upstream error becomes a final `data: {"error":…}` frame, and so does an upstream
- * that ends before its final event (a truncation, never `[DONE]`). After a terminal frame the rest
- * of the input is read and ignored, so `stream.pipeline` sees a normal end.
- *
- * @example
- * res.writeHead(200, { 'content-type': 'text/event-stream' });
- * const converter = new StreamConverter(format, req, ctx, { id, created, model });
- * pipeline(proxyRes, converter, res, (err) => report(converter.outcome, converter.usage));
+ * Failures never throw, because the response has already begun: an unreadable message or an
+ * upstream error becomes a final `data: {"error":…}` frame, and so does an upstream that ends before
+ * its final event (a truncation, never `[DONE]`). Once `ended`, further input is ignored.
+ * No I/O here: the relay (or `StreamConverter`, its stream form) moves the bytes.
  */
-export class StreamConverter extends Transform {
+export class StreamTranslator {
   private readonly format: Format;
   private readonly req: LlmRequest;
   private readonly ctx: FormatContext;
@@ -46,13 +40,12 @@ export class StreamConverter extends Transform {
   private readonly sse: SseParser | undefined;
   private readonly ndjson: NdjsonParser | undefined;
   private readonly writer: OpenAiSseWriter;
-  /** Frames produced for the current input packet, pushed together. */
+  /** Frames produced by the current call. */
   private out = '';
   private bytesIn = 0;
   private messages = 0;
 
   constructor(format: Format, req: LlmRequest, ctx: FormatContext, meta: StreamMeta) {
-    super({ decodeStrings: true });
     this.format = format;
     this.req = req;
     this.ctx = ctx;
@@ -72,40 +65,30 @@ export class StreamConverter extends Transform {
     return this.writer.usage;
   }
 
-  /** How the stream ended; undefined while running, or when it was destroyed before its end. */
+  /** How the stream ended; undefined while running. */
   get outcome(): StreamOutcome | undefined {
     return this.writer.outcome;
   }
 
-  /**
-   * Ends the answer with an error frame because the upstream itself failed mid-stream (connection
-   * lost, timed out). Call it after unpiping the upstream; a no-op once the answer has ended.
-   */
-  failUpstream(message: string): void {
-    if (this.writableEnded) return;
-    if (!this.writer.ended) {
-      this.out += this.writer.error(clip(message), 'api_error', 'upstream_failed');
-      this.flushOut();
-    }
-    this.end();
+  /** True once a terminal frame (`[DONE]` or an error) has been produced. */
+  get ended(): boolean {
+    return this.writer.ended;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.writer.ended) {
-      callback();
-      return;
-    }
+  /** The frames completed by these upstream bytes. */
+  feed(chunk: Buffer): string {
+    if (this.writer.ended) return '';
     this.bytesIn += chunk.length;
     try {
       this.lines(this.splitter.feed(chunk));
     } catch (err) {
       this.fail(err);
     }
-    this.flushOut();
-    callback();
+    return this.take();
   }
 
-  override _flush(callback: TransformCallback): void {
+  /** The upstream ended: the last frames, with a truncation error if its final event never came. */
+  end(): string {
     if (!this.writer.ended) {
       try {
         this.lines(this.splitter.end());
@@ -117,32 +100,26 @@ export class StreamConverter extends Transform {
         // A last message cut off by the end of input is a truncation, reported as such below.
         if (!(err instanceof StreamJsonError)) this.fail(err);
       }
-      this.out += this.writer.error(
-        'upstream stream ended before the final event (truncated)',
-        'api_error',
-        null,
-        'truncated',
-      );
+      this.out += this.writer.error('upstream stream ended before the final event (truncated)', 'api_error', null, 'truncated');
     }
     debug('stream end: outcome=%s bytes=%d messages=%d', this.writer.outcome, this.bytesIn, this.messages);
-    this.flushOut();
-    callback();
+    return this.take();
   }
 
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    // Client gone or upstream socket failed: `pipeline` reports it; only the fact is logged here.
-    if (this.writer.outcome === undefined) {
-      debug('stream destroyed before its end after %d bytes, %d messages (%s)', this.bytesIn, this.messages, err ? err.message : 'no error');
-    }
-    callback(err);
+  /**
+   * The upstream itself failed mid-stream (connection lost, timed out): the error frame to end
+   * with, or '' when the answer had already ended.
+   */
+  failUpstream(message: string): string {
+    if (this.writer.ended) return '';
+    debug('upstream failed mid-stream after %d bytes, %d messages', this.bytesIn, this.messages);
+    return this.writer.error(clip(message), 'api_error', 'upstream_failed');
   }
 
-  /** Pushes the frames produced by one input packet as one piece. */
-  private flushOut(): void {
-    if (this.out.length === 0) return;
+  private take(): string {
     const out = this.out;
     this.out = '';
-    this.push(out);
+    return out;
   }
 
   /** Converts a batch of complete lines; stops at the first terminal event. */
@@ -189,18 +166,6 @@ export class StreamConverter extends Transform {
     debug('stream aborted with an error frame after %d bytes, %d messages', this.bytesIn, this.messages);
     this.out += this.writer.error(clip(message), 'api_error');
   }
-}
-
-/**
- * Creates a `StreamConverter` (see there): `pipeline(upstream, createStreamConverter(...), res, cb)`.
- */
-export function createStreamConverter(
-  format: Format,
-  req: LlmRequest,
-  ctx: FormatContext,
-  meta: StreamMeta,
-): StreamConverter {
-  return new StreamConverter(format, req, ctx, meta);
 }
 
 /** A stream message that is not JSON; its message never quotes the payload. */

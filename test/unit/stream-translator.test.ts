@@ -1,11 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { PassThrough, Readable, Writable, pipeline } from 'node:stream';
 import { getFormat } from '../../lib/formats';
 import type { FormatContext, LlmRequest } from '../../lib/formats/format';
 import type { Llama2Format } from '../../lib/types';
-import { StreamConverter, createStreamConverter } from '../../lib/stream/stream-converter';
+import { StreamTranslator } from '../../lib/stream/stream-translator';
 import { cuttings, fixture } from '../fixtures/stream-cuts';
 
 const META = { id: 'chatcmpl-test1', created: 1700000000, model: 'llama2-7b' };
@@ -26,30 +24,26 @@ interface Setup {
   includeUsage: boolean;
 }
 
-function makeConverter(s: Setup): StreamConverter {
+function makeTranslator(s: Setup): StreamTranslator {
   const ctx: FormatContext = {
     routeType: s.kind === 'chat' ? 'llm/v1/chat' : 'llm/v1/completions',
     format: s.format,
     rawDialect: s.rawDialect ?? 'tgi',
   };
-  return new StreamConverter(getFormat(s.format), makeRequest(s.kind, s.includeUsage), ctx, META);
+  return new StreamTranslator(getFormat(s.format), makeRequest(s.kind, s.includeUsage), ctx, META);
 }
 
 interface Result {
-  /** Each pushed piece of output. */
+  /** The output of each call (feed per packet, then end), '' where a call produced nothing. */
   pushes: string[];
   text: string;
-  converter: StreamConverter;
+  converter: StreamTranslator;
 }
 
 async function convert(s: Setup, packets: Buffer[]): Promise<Result> {
-  const converter = makeConverter(s);
-  const pushes: string[] = [];
-  converter.on('data', (d: Buffer) => pushes.push(d.toString('utf8')));
-  const ended = once(converter, 'end');
-  for (const p of packets) converter.write(p);
-  converter.end();
-  await ended;
+  const converter = makeTranslator(s);
+  const pushes = packets.map((p) => converter.feed(p));
+  pushes.push(converter.end());
   return { pushes, text: pushes.join(''), converter };
 }
 
@@ -186,7 +180,7 @@ function withoutLastMessage(bytes: Buffer, framing: 'ndjson' | 'sse'): Buffer {
   return Buffer.from(lines.slice(0, i).join('\n') + '\n', 'utf8');
 }
 
-describe('StreamConverter with the real formats, every fixture cut at every offset', () => {
+describe('StreamTranslator with the real formats, every fixture cut at every offset', () => {
   for (const c of CASES) {
     test(label(c), async () => {
       const bytes = fixture(c.fixture);
@@ -201,8 +195,8 @@ describe('StreamConverter with the real formats, every fixture cut at every offs
       }
       if (c.kind === 'chat') assert.equal(decoded.chunks[0]?.choices[0].delta.role, 'assistant');
       assert.equal(whole.converter.outcome, c.expect.error ? 'error' : 'complete');
-      // One input packet: one push.
-      assert.equal(whole.pushes.length, 1);
+      // One input packet: all frames from feeding it, nothing left for the end.
+      assert.deepEqual(whole.pushes.map((p) => p.length > 0), [true, false]);
       for (const { label: cut, packets } of cuttings(bytes)) {
         const r = await convert(c, packets);
         assert.deepEqual(decode(r.text), decoded, cut);
@@ -220,7 +214,7 @@ describe('StreamConverter with the real formats, every fixture cut at every offs
   });
 });
 
-describe('StreamConverter: truncated upstream streams', () => {
+describe('StreamTranslator: truncated upstream streams', () => {
   const TRUNCATION = {
     message: 'upstream stream ended before the final event (truncated)',
     type: 'api_error',
@@ -267,7 +261,7 @@ describe('StreamConverter: truncated upstream streams', () => {
   });
 });
 
-describe('StreamConverter: garbage and errors mid-stream', () => {
+describe('StreamTranslator: garbage and errors mid-stream', () => {
   const cases: Array<{ name: string; setup: Setup; bytes: Buffer; before: string }> = [
     {
       name: 'ndjson: a line that is not JSON',
@@ -356,75 +350,26 @@ describe('StreamConverter: garbage and errors mid-stream', () => {
   });
 });
 
-describe('StreamConverter in stream.pipeline', () => {
+describe('StreamTranslator: output per packet', () => {
   const setup: Setup = { format: 'ollama', kind: 'chat', includeUsage: false };
 
-  test('one push per input packet; packets without a complete line push nothing', async () => {
-    const converter = makeConverter(setup);
-    const pushes: string[] = [];
-    converter.on('data', (d: Buffer) => pushes.push(d.toString()));
+  test('a packet without a complete line gives nothing; one that completes lines gives their frames at once', () => {
+    const translator = makeTranslator(setup);
     const lines = fixture('stream-ollama-chat.ndjson').toString('utf8').split('\n');
-    converter.write(Buffer.from(lines[0]!.slice(0, 10)));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(pushes.length, 0);
-    converter.write(Buffer.from(lines[0]!.slice(10) + '\n' + lines[1] + '\n'));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(pushes.length, 1);
-    assert.equal(decode(pushes[0]!).chunks.length, 2);
-    converter.end();
-    await once(converter, 'end');
-    assert.equal(pushes.length, 2);
-    assert.deepEqual(decode(pushes[1]!).error?.message, 'upstream stream ended before the final event (truncated)');
+    assert.equal(translator.feed(Buffer.from(lines[0]!.slice(0, 10))), '');
+    const out = translator.feed(Buffer.from(lines[0]!.slice(10) + '\n' + lines[1] + '\n'));
+    assert.equal(decode(out).chunks.length, 2);
+    assert.deepEqual(decode(translator.end()).error?.message, 'upstream stream ended before the final event (truncated)');
+    assert.equal(translator.outcome, 'truncated');
   });
 
-  test('pipeline(upstream, converter, res) completes without error', async () => {
-    const converter = createStreamConverter(
-      getFormat('raw'),
-      makeRequest('completions', true),
-      { routeType: 'llm/v1/completions', format: 'raw', rawDialect: 'llamacpp' },
-      META,
-    );
-    const bytes = fixture('stream-llamacpp-completion.sse');
-    let text = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        text += chunk.toString();
-        cb();
-      },
-    });
-    const upstream = Readable.from([bytes.subarray(0, 100), bytes.subarray(100, 101), bytes.subarray(101)], { objectMode: false });
-    await new Promise<void>((resolve, reject) => pipeline(upstream, converter, sink, (err) => (err ? reject(err) : resolve())));
-    assert.equal(decode(text).done, true);
-    assert.equal(converter.outcome, 'complete');
-  });
-
-  test('the client going away destroys the upstream; pipeline reports it through the callback', async () => {
-    const upstream = new PassThrough();
-    const converter = makeConverter(setup);
-    const sink = new Writable({
-      write(_chunk, _enc, cb) {
-        cb();
-        this.destroy();
-      },
-    });
-    const done = new Promise<Error | null | undefined>((resolve) => pipeline(upstream, converter, sink, resolve));
-    upstream.write(fixture('stream-ollama-chat.ndjson').toString('utf8').split('\n')[0] + '\n');
-    const err = await done;
-    assert.ok(err instanceof Error);
-    assert.equal(upstream.destroyed, true);
-    assert.equal(converter.destroyed, true);
-    assert.equal(converter.outcome, undefined);
-  });
-
-  test('an upstream socket error reaches the pipeline callback, nothing is thrown', async () => {
-    const upstream = new PassThrough();
-    const converter = makeConverter(setup);
-    const sink = new PassThrough();
-    sink.resume();
-    const done = new Promise<Error | null | undefined>((resolve) => pipeline(upstream, converter, sink, resolve));
-    upstream.write('{"model":"m","message":{"content":"a"},"done":false}\n');
-    upstream.destroy(new Error('socket hang up'));
-    const err = await done;
-    assert.equal(err?.message, 'socket hang up');
+  test('an upstream failing mid-stream gives one error frame, then nothing more', () => {
+    const translator = makeTranslator(setup);
+    translator.feed(Buffer.from('{"model":"m","message":{"content":"a"},"done":false}\n'));
+    const out = translator.failUpstream('the upstream connection was lost before the answer was complete');
+    assert.deepEqual(decode(out).error, { message: 'the upstream connection was lost before the answer was complete', type: 'api_error', param: null, code: 'upstream_failed' });
+    assert.equal(translator.ended, true);
+    assert.equal(translator.feed(Buffer.from('{"model":"m","message":{"content":"b"},"done":false}\n')), '');
+    assert.equal(translator.end(), '');
   });
 });
