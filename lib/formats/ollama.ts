@@ -1,6 +1,7 @@
 import { UpstreamFormatError } from '../errors';
 import type { Completion } from '../openai-types';
 import { buildCompletion, createdFrom, makeUsage } from './completion';
+import { ollamaFastText } from './ollama-fast-line';
 import { mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
 import { definedOnly, describe, isRecord, streamError } from './util';
@@ -92,6 +93,7 @@ export const ollamaFormat: Format = {
   toUpstream: (req: LlmRequest) => (req.kind === 'chat' ? toOllamaChat(req) : toOllamaGenerate(req)),
   fromUpstream: fromOllama,
   streamFraming: 'ndjson',
+  fastStreamText: (line: string, req: LlmRequest) => ollamaFastText(line, req.kind === 'chat'),
   fromStreamMessage: (message: unknown, _req: LlmRequest, _ctx: FormatContext, _state: StreamState) =>
     fromOllamaStreamLine(message),
 };

@@ -87,7 +87,9 @@ export class OpenAiSseWriter {
     return frame({ error: { message, type, param: null, code } });
   }
 
-  private text(text: string): string {
+  /** The frame for a piece of text ('' for an empty piece). */
+  text(text: string): string {
+    if (this.outcome !== undefined) return '';
     // Empty pieces (Ollama's final line, llama.cpp's last event) carry nothing for the client.
     if (text.length === 0) return '';
     if (this.opts.kind === 'chat' && !this.roleSent) {

@@ -130,7 +130,13 @@ export class StreamTranslator {
         const message = this.sse.push(line);
         if (message) this.sseMessage(message);
       } else if (this.ndjson!.push(line) !== undefined) {
-        this.message(parseJson(line));
+        const text = this.format.fastStreamText?.(line, this.req);
+        if (text !== undefined) {
+          this.messages++;
+          this.out += this.writer.text(text);
+        } else {
+          this.message(parseJson(line));
+        }
       }
     }
   }

@@ -1,0 +1,51 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ollamaFastText } from '../../lib/formats/ollama-fast-line';
+
+/** What a full JSON.parse reads as the text of an ordinary (done:false) line. */
+function parsedText(line: string, chat: boolean): string | undefined {
+  const v = JSON.parse(line);
+  if (v.done !== false) return undefined;
+  return chat ? v.message?.content : v.response;
+}
+
+const chatLine = (content: string, model = 'llama2') =>
+  `{"model":${JSON.stringify(model)},"created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":${JSON.stringify(content)}},"done":false}`;
+const generateLine = (response: string) => `{"model":"llama2","created_at":"2023-08-04T08:52:19Z","response":${JSON.stringify(response)},"done":false}`;
+
+const TEXTS = ['The', ' sky', '', 'a "quoted" word', 'back\\slash', 'ends with a backslash \\', 'line\nbreak\ttab', 'héllo 🦙', '\u0001control', '"},"done":false}', 'x\\"},"done":false}', '</s>'];
+
+describe('ollamaFastText reads ordinary lines exactly as JSON.parse does', () => {
+  for (const text of TEXTS) {
+    test(`chat ${JSON.stringify(text)}`, () => {
+      const line = chatLine(text);
+      assert.equal(ollamaFastText(line, true), text);
+      assert.equal(ollamaFastText(line, true), parsedText(line, true));
+    });
+    test(`generate ${JSON.stringify(text)}`, () => {
+      const line = generateLine(text);
+      assert.equal(ollamaFastText(line, false), text);
+    });
+  }
+});
+
+describe('ollamaFastText leaves every other line to the full parser', () => {
+  const others: Array<[string, string, boolean]> = [
+    ['the final line', '{"model":"llama2","created_at":"2023-08-04T19:22:45Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":2}', true],
+    ['an error line', '{"error":"an error was encountered while running the model"}', true],
+    ['extra message fields (images)', '{"model":"llama3.2","created_at":"2023-08-04T08:52:19Z","message":{"role":"assistant","content":"The","images":null},"done":false}', true],
+    ['thinking before content', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a","thinking":"b"},"done":false}', true],
+    ['another role', '{"model":"m","created_at":"t","message":{"role":"tool","content":"a"},"done":false}', true],
+    ['a generate line read as chat', generateLine('x'), true],
+    ['a chat line read as generate', chatLine('x'), false],
+    ['an escaped model name', chatLine('x', 'we\\"ird'), true],
+    ['a hidden second field in the content', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a","role":"b"},"done":false}', true],
+    ['escapes hiding a second field', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a\\n","x":"b"},"done":false}', true],
+    ['a content ending in an escaped quote', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a\\"},"done":false}', true],
+    ['a raw control character', '{"model":"m","created_at":"t","response":"a\u0001b","done":false}', false],
+    ['whitespace between fields', '{"model": "m","created_at":"t","response":"a","done":false}', false],
+  ];
+  for (const [name, line, chat] of others) {
+    test(name, () => assert.equal(ollamaFastText(line, chat), undefined));
+  }
+});
