@@ -9,8 +9,10 @@ import { StreamTranslator } from './stream/stream-translator';
 /**
  * Streams a 2xx upstream answer to the client as OpenAI SSE, converting each packet as it arrives.
  * The translator is driven straight from `data` events (no Transform in between: the benchmark
- * showed the extra stream hop costing more than the conversion itself). Backpressure by hand:
- * the upstream is paused while the client's socket is full. The client leaving destroys the
+ * showed the extra stream hop costing more than the conversion itself), and the frames of all
+ * upstream reads in one event-loop turn leave in one write (an upstream flushing each token
+ * arrives in many small reads; writing each one cost more than converting it). Backpressure by
+ * hand: the upstream is paused while the client's socket is full. The client leaving destroys the
  * upstream request (`abortUpstreamIfUnfinished`); the upstream dying mid-answer ends the client's
  * stream with an error frame rather than a silent cut.
  */
@@ -32,6 +34,8 @@ export function relayStream(
 
 class StreamRelay {
   private done = false;
+  /** Frames waiting for the end of this event-loop turn. */
+  private pending = '';
 
   constructor(
     private readonly proxyRes: IncomingMessage,
@@ -64,7 +68,17 @@ class StreamRelay {
       this.finish(out);
       return;
     }
-    if (out && !this.res.write(out)) this.proxyRes.pause();
+    if (out.length === 0) return;
+    // Frames completed by every upstream read of one event-loop turn leave in one write.
+    if (this.pending.length === 0) setImmediate(this.flush);
+    this.pending += out;
+  };
+
+  private readonly flush = (): void => {
+    if (this.done || this.pending.length === 0) return;
+    const out = this.pending;
+    this.pending = '';
+    if (!this.res.write(out)) this.proxyRes.pause();
   };
 
   private readonly onDrain = (): void => {
@@ -89,9 +103,11 @@ class StreamRelay {
     );
   };
 
-  private finish(out: string): void {
+  private finish(last: string): void {
     if (this.done) return;
     this.done = true;
+    const out = this.pending + last;
+    this.pending = '';
     this.res.off('drain', this.onDrain);
     // Keep reading (and dropping) whatever the upstream still sends.
     this.proxyRes.resume();
