@@ -34,6 +34,7 @@ export function relayStream(
 
 class StreamRelay {
   private done = false;
+  private started = false;
   /** Frames waiting for the end of this event-loop turn. */
   private pending = '';
 
@@ -69,7 +70,13 @@ class StreamRelay {
       return;
     }
     if (out.length === 0) return;
-    // Frames completed by every upstream read of one event-loop turn leave in one write.
+    if (!this.started) {
+      // The first frame (with the headers) goes at once: time to first token is what users feel.
+      this.started = true;
+      if (!this.res.write(out)) this.proxyRes.pause();
+      return;
+    }
+    // Later frames completed by every upstream read of one event-loop turn leave in one write.
     if (this.pending.length === 0) setImmediate(this.flush);
     this.pending += out;
   };
