@@ -37,7 +37,11 @@ export function aiProxy(config: AiProxyConfig): AiProxyMiddleware {
 
 /** The client went away before its answer was complete: stop the upstream work at once. */
 function abortUpstreamIfUnfinished(this: ServerResponse): void {
-  if (!this.writableFinished) exchangeOf(this.req)?.proxyReq?.destroy();
+  if (this.writableFinished) return;
+  const exchange = exchangeOf(this.req);
+  if (!exchange) return;
+  exchange.clientGone = true;
+  exchange.proxyReq?.destroy();
 }
 
 /** Everything about one mounted route that can be worked out before the first request. */
@@ -103,6 +107,7 @@ class Route {
         startedAt,
         proxyReq: undefined,
         timedOut: false,
+        clientGone: false,
       };
       attachExchange(req, exchange);
       // http-proxy skips its proxyReq hook (where the body is written) when `Expect` is set;
@@ -128,6 +133,11 @@ class Route {
   private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage): void => {
     const exchange = exchangeOf(req);
     if (!exchange) return;
+    if (exchange.clientGone) {
+      // The client left while we were still connecting: no answer is wanted any more.
+      proxyReq.destroy();
+      return;
+    }
     try {
       this.prepareUpstreamRequest(proxyReq, req, exchange);
     } catch (err) {

@@ -11,6 +11,8 @@ export interface Exchange {
   startedAt: number;
   proxyReq: ClientRequest | undefined;
   timedOut: boolean;
+  /** The client closed its connection before the answer was complete. */
+  clientGone: boolean;
 }
 
 const EXCHANGE = Symbol('express-ai-proxy.exchange');
