@@ -1,20 +1,21 @@
-import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
 import { readJsonBody } from './body';
 import { validateConfig, type ResolvedConfig } from './config';
 import { log } from './debug';
-import { ProxyError, sendError, UpstreamFormatError } from './errors';
+import { ProxyError, sendError } from './errors';
 import { attachExchange, exchangeOf, type Exchange } from './exchange';
 import type { Format, FormatContext } from './formats/format';
 import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
 import { createTransport, type Transport } from './proxy';
-import { readUpstreamBody } from './read-upstream';
 import { reportStatistics } from './statistics';
+import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
+import { modelHeader, type RouteParts } from './route-parts';
 import type { AiProxyConfig } from './types';
-import { redact, upstreamError } from './upstream-error';
+import { redact } from './upstream-error';
 
 /** An Express-compatible middleware (works with plain `http` too). */
 export type AiProxyMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -50,6 +51,7 @@ class Route {
   private readonly ctx: FormatContext;
   private readonly transport: Transport;
   private readonly secrets: string[];
+  private readonly parts: RouteParts;
   /** Upstream paths, without and with streaming; query auth already in them unless it is per request. */
   private basePath: string;
   private streamPath: string;
@@ -62,6 +64,7 @@ class Route {
     this.format = getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
     this.secrets = secretsOf(config.auth);
+    this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
     const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
     this.basePath = url.pathname + url.search;
@@ -170,53 +173,11 @@ class Route {
     if (!exchange) return;
     const status = proxyRes.statusCode ?? 502;
     if (exchange.llmReq.stream && status >= 200 && status < 300) {
-      relayStream(proxyRes, res, exchange, this.format, this.ctx, this.config, this.modelHeader(exchange));
+      relayStream(proxyRes, res, exchange, this.parts);
       return;
     }
-    readUpstreamBody(proxyRes, this.config.max_response_body_size, (err, text) => {
-      if (err) {
-        this.failUpstream(res, exchange, err);
-        return;
-      }
-      if (status < 200 || status >= 300) {
-        const error = upstreamError(status, proxyRes.headers['content-type'], text, this.secrets);
-        const retryAfter = proxyRes.headers['retry-after'];
-        sendError(res, error, retryAfter ? { 'retry-after': String(retryAfter), ...this.modelHeader(exchange) } : this.modelHeader(exchange));
-        reportStatistics(this.config, exchange, status, undefined, undefined);
-        return;
-      }
-      this.answer(res, exchange, text, proxyRes.headers);
-    });
+    relayJson(proxyRes, res, exchange, this.parts, this.failUpstream);
   };
-
-  private answer(res: ServerResponse, exchange: Exchange, text: string, upstreamHeaders: IncomingHttpHeaders): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      sendError(res, new ProxyError(502, `the upstream answer is not valid JSON (${this.ctx.format} format expected)`, 'api_error', 'bad_upstream_response'), this.modelHeader(exchange));
-      reportStatistics(this.config, exchange, 502, undefined, undefined);
-      return;
-    }
-    let completion;
-    try {
-      completion = this.format.fromUpstream(parsed, exchange.llmReq, this.ctx, upstreamHeaders);
-    } catch (err) {
-      const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
-      sendError(res, new ProxyError(502, redact(message, this.secrets), 'api_error', 'bad_upstream_response'), this.modelHeader(exchange));
-      reportStatistics(this.config, exchange, 502, undefined, undefined);
-      return;
-    }
-    const out = JSON.stringify(completion);
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(out),
-    };
-    if (this.config.model_name_header) headers['x-llm-model'] = `llama2/${exchange.llmReq.model}`;
-    res.writeHead(200, headers);
-    res.end(out);
-    reportStatistics(this.config, exchange, 200, completion.usage, this.config.logging.log_payloads ? out : undefined);
-  }
 
   private readonly onError = (err: Error & { code?: string }, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
@@ -228,18 +189,14 @@ class Route {
   };
 
   /** Refused, reset, timed out or too large: 502 or 504, never a hang. */
-  private failUpstream(res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void {
+  private readonly failUpstream = (res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void => {
     // Headers go out early only for streams, whose relay ends them with an error frame itself.
     if (res.headersSent) return;
     const error = exchange.timedOut
       ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
       : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
     log('upstream failure: %s', error.message);
-    sendError(res, error, this.modelHeader(exchange));
+    sendError(res, error, modelHeader(this.parts, exchange));
     reportStatistics(this.config, exchange, error.status, undefined, undefined);
-  }
-
-  private modelHeader(exchange: Exchange): Record<string, string> | undefined {
-    return this.config.model_name_header ? { 'x-llm-model': `llama2/${exchange.llmReq.model}` } : undefined;
-  }
+  };
 }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from './config';
 import type { Exchange } from './exchange';
-import type { Format, FormatContext } from './formats/format';
 import { completionId, nowSeconds } from './formats';
+import { modelHeader, type RouteParts } from './route-parts';
 import { reportStatistics } from './statistics';
 import { StreamTranslator } from './stream/stream-translator';
 
@@ -16,20 +16,13 @@ import { StreamTranslator } from './stream/stream-translator';
  * upstream request (`abortUpstreamIfUnfinished`); the upstream dying mid-answer ends the client's
  * stream with an error frame rather than a silent cut.
  */
-export function relayStream(
-  proxyRes: IncomingMessage,
-  res: ServerResponse,
-  exchange: Exchange,
-  format: Format,
-  ctx: FormatContext,
-  config: ResolvedConfig,
-  modelHeader: Record<string, string> | undefined,
-): void {
-  new StreamRelay(proxyRes, res, exchange, config, new StreamTranslator(format, exchange.llmReq, ctx, {
-    id: completionId(ctx.routeType),
+export function relayStream(proxyRes: IncomingMessage, res: ServerResponse, exchange: Exchange, parts: RouteParts): void {
+  const translator = new StreamTranslator(parts.format, exchange.llmReq, parts.ctx, {
+    id: completionId(parts.ctx.routeType),
     created: nowSeconds(),
     model: exchange.llmReq.model,
-  })).start(modelHeader);
+  });
+  new StreamRelay(proxyRes, res, exchange, parts.config, translator).start(modelHeader(parts, exchange));
 }
 
 class StreamRelay {

@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProxyError, sendError, UpstreamFormatError } from './errors';
+import type { Exchange } from './exchange';
+import { readUpstreamBody } from './read-upstream';
+import { modelHeader, type RouteParts } from './route-parts';
+import { reportStatistics } from './statistics';
+import { redact, upstreamError } from './upstream-error';
+
+/**
+ * Answers from a whole (non-streamed) upstream answer: a non-2xx becomes an OpenAI error with the
+ * upstream's status and message, a 2xx is converted by the format; an answer that cannot be read
+ * is a 502. `failUpstream` handles a connection lost or an answer too large.
+ */
+export function relayJson(
+  proxyRes: IncomingMessage,
+  res: ServerResponse,
+  exchange: Exchange,
+  parts: RouteParts,
+  failUpstream: (res: ServerResponse, exchange: Exchange, err: Error) => void,
+): void {
+  readUpstreamBody(proxyRes, parts.config.max_response_body_size, (err, text) => {
+    if (err) {
+      failUpstream(res, exchange, err);
+      return;
+    }
+    const status = proxyRes.statusCode ?? 502;
+    if (status < 200 || status >= 300) {
+      const retryAfter = proxyRes.headers['retry-after'];
+      const headers = retryAfter ? { 'retry-after': String(retryAfter), ...modelHeader(parts, exchange) } : modelHeader(parts, exchange);
+      sendError(res, upstreamError(status, proxyRes.headers['content-type'], text, parts.secrets), headers);
+      reportStatistics(parts.config, exchange, status, undefined, undefined);
+      return;
+    }
+    answer(res, exchange, parts, text, proxyRes);
+  });
+}
+
+function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text: string, proxyRes: IncomingMessage): void {
+  let completion;
+  try {
+    completion = parts.format.fromUpstream(parseAnswer(text, parts), exchange.llmReq, parts.ctx, proxyRes.headers);
+  } catch (err) {
+    const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
+    sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', 'bad_upstream_response'), modelHeader(parts, exchange));
+    reportStatistics(parts.config, exchange, 502, undefined, undefined);
+    return;
+  }
+  const out = JSON.stringify(completion);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(out),
+  };
+  if (parts.config.model_name_header) headers['x-llm-model'] = `llama2/${exchange.llmReq.model}`;
+  res.writeHead(200, headers);
+  res.end(out);
+  reportStatistics(parts.config, exchange, 200, completion.usage, parts.config.logging.log_payloads ? out : undefined);
+}
+
+function parseAnswer(text: string, parts: RouteParts): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamFormatError(`the upstream answer is not valid JSON (${parts.ctx.format} format expected)`);
+  }
+}
