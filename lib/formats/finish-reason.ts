@@ -1,4 +1,6 @@
 import type { FinishReason } from '../openai-types';
+import { makeUsage } from './completion';
+import type { StreamEvent } from './format';
 
 /**
  * Every finish vocabulary a Llama 2 server speaks, mapped to OpenAI's. TGI says
@@ -25,4 +27,9 @@ const FINISH_REASONS: Readonly<Record<string, FinishReason>> = {
 export function mapFinishReason(reason: unknown): FinishReason {
   if (typeof reason !== 'string') return 'stop';
   return Object.prototype.hasOwnProperty.call(FINISH_REASONS, reason) ? (FINISH_REASONS[reason] as FinishReason) : 'stop';
+}
+
+/** The terminal event of a stream: the upstream's finish reason mapped, and its token counts. */
+export function finishEvent(reason: unknown, promptTokens: unknown, completionTokens: unknown): StreamEvent {
+  return { type: 'finish', finishReason: mapFinishReason(reason), usage: makeUsage(promptTokens, completionTokens) };
 }

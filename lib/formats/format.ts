@@ -45,7 +45,7 @@ export type StreamEvent =
   /** A piece of generated text. */
   | { type: 'text'; text: string }
   /** The answer is complete (terminal). */
-  | { type: 'finish'; finishReason: FinishReason; usage?: Usage; model?: string }
+  | { type: 'finish'; finishReason: FinishReason; usage?: Usage }
   /** The upstream reported an error inside the stream (terminal). */
   | { type: 'error'; message: string; errorType?: string; code?: string | null }
   /** openai format: an OpenAI chunk to pass on (id/created/model/object are normalised by the writer). */

@@ -2,7 +2,7 @@ import { UpstreamFormatError } from '../errors';
 import type { Completion } from '../openai-types';
 import { buildCompletion, createdFrom, makeUsage } from './completion';
 import { ollamaFastText } from './ollama-fast-line';
-import { mapFinishReason } from './finish-reason';
+import { finishEvent, mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
 import { definedOnly, describe, isRecord, streamError } from './util';
 
@@ -76,15 +76,7 @@ export function fromOllamaStreamLine(message: unknown): StreamEvent[] {
     throw new UpstreamFormatError(`unexpected Ollama stream line: ${describe(message)}`);
   }
   const events: StreamEvent[] = text ? [{ type: 'text', text }] : [];
-  if (message.done === true) {
-    const finish: StreamEvent = {
-      type: 'finish',
-      finishReason: mapFinishReason(message.done_reason),
-      usage: makeUsage(message.prompt_eval_count, message.eval_count),
-    };
-    if (typeof message.model === 'string' && message.model !== '') finish.model = message.model;
-    events.push(finish);
-  }
+  if (message.done === true) events.push(finishEvent(message.done_reason, message.prompt_eval_count, message.eval_count));
   return events;
 }
 

@@ -3,7 +3,7 @@ import { UpstreamFormatError } from '../errors';
 import type { Completion, FinishReason } from '../openai-types';
 import type { RawDialect } from '../types';
 import { buildCompletion, makeUsage } from './completion';
-import { mapFinishReason } from './finish-reason';
+import { finishEvent, mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
 import { buildLlama2Prompt } from './llama2-prompt';
 import { definedOnly, describe, errorMessageOf, isRecord, streamError } from './util';
@@ -150,11 +150,7 @@ function fromTgiStream(message: Record<string, unknown>, state: StreamState): St
   if (token && token.special !== true && typeof token.text === 'string') events.push(...textEvent(token.text, state));
   if (message.generated_text !== null && message.generated_text !== undefined) {
     const details = isRecord(message.details) ? message.details : {};
-    events.push({
-      type: 'finish',
-      finishReason: mapFinishReason(details.finish_reason),
-      usage: makeUsage(details.input_length, details.generated_tokens),
-    });
+    events.push(finishEvent(details.finish_reason, details.input_length, details.generated_tokens));
   }
   return events;
 }
@@ -164,15 +160,7 @@ function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState
     throw new UpstreamFormatError(`unexpected llama.cpp stream event: ${describe(message)}`);
   }
   const events = typeof message.content === 'string' ? textEvent(message.content, state) : [];
-  if (message.stop === true) {
-    const finish: StreamEvent = {
-      type: 'finish',
-      finishReason: mapFinishReason(message.stop_type),
-      usage: makeUsage(message.tokens_evaluated, message.tokens_predicted),
-    };
-    if (typeof message.model === 'string' && message.model !== '') finish.model = message.model;
-    events.push(finish);
-  }
+  if (message.stop === true) events.push(finishEvent(message.stop_type, message.tokens_evaluated, message.tokens_predicted));
   return events;
 }
 

@@ -97,7 +97,6 @@ describe('ollama fromStreamMessage', () => {
   const finish = {
     type: 'finish',
     finishReason: 'stop',
-    model: 'llama3.2',
   };
   test('chat stream', () => {
     assert.deepEqual(runStream(fixtureNdjson('ollama-chat-stream.ndjson')), [

@@ -218,7 +218,7 @@ describe('raw fromStreamMessage', () => {
     assert.deepEqual(runStream(fixtureSse('llamacpp-completion-stream.sse'), llamacpp), [
       { type: 'text', text: 'The' },
       { type: 'text', text: ' sum' },
-      { type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 28, completion_tokens: 3, total_tokens: 31 }, model: 'llama-2-7b-chat.Q4_K_M.gguf' },
+      { type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 28, completion_tokens: 3, total_tokens: 31 } },
     ]);
   });
 

@@ -94,7 +94,7 @@ describe('OpenAiSseWriter, chat', () => {
     const { text } = run({ includeUsage: true }, [
       { type: 'text', text: 'a' },
       { type: 'text', text: 'b' },
-      { type: 'finish', finishReason: 'stop', usage: USAGE, model: 'other-upstream-name' },
+      { type: 'finish', finishReason: 'stop', usage: USAGE },
     ]);
     const chunks = frames(text).filter((s) => s !== '[DONE]').map((s) => JSON.parse(s));
     assert.equal(chunks.length, 4);
