@@ -29,6 +29,7 @@ export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
     stop: readStop(body.stop),
     body,
   };
+  if (req.stream && config.logging.log_statistics) req.usageForStatistics = true;
   if (chat) req.messages = readMessages(body.messages);
   else req.prompt = readPrompt(body.prompt);
   return req;

@@ -22,6 +22,11 @@ export interface LlmRequest {
   stream: boolean;
   /** `stream_options.include_usage` of the request. */
   includeUsage: boolean;
+  /**
+   * Ask the upstream for usage even if the client did not (statistics are on). Formats whose
+   * upstream reports usage only on request (openai) ask; the writer keeps it from the client.
+   */
+  usageForStatistics?: boolean;
   max_tokens?: number;
   temperature?: number;
   top_p?: number;

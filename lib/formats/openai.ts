@@ -8,7 +8,7 @@ import { describe, isRecord, streamError } from './util';
 /**
  * The client's OpenAI body, passed on with the configured model, the resolved tuning options and
  * `stream` set explicitly. `stream_options` is only kept on a streamed request (OpenAI refuses it
- * otherwise), and carries `include_usage` when the client asked for usage.
+ * otherwise), and carries `include_usage` when the client asked for usage or statistics need it.
  */
 export function toOpenAIRequest(req: LlmRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req.body, model: req.model, stream: req.stream };
@@ -17,7 +17,7 @@ export function toOpenAIRequest(req: LlmRequest): Record<string, unknown> {
   if (req.top_p !== undefined) body.top_p = req.top_p;
   if (req.top_k !== undefined) body.top_k = req.top_k;
   if (!req.stream) delete body.stream_options;
-  else if (req.includeUsage) {
+  else if (req.includeUsage || req.usageForStatistics) {
     body.stream_options = { ...(isRecord(body.stream_options) ? body.stream_options : {}), include_usage: true };
   }
   return body;

@@ -137,8 +137,10 @@ export class OpenAiSseWriter {
     if (seen !== undefined) this.usage = seen;
     // Upstream chunks may have been asked for usage for our statistics only: the client did not
     // ask, so the usage-only chunk is kept from it.
-    if (!this.opts.includeUsage && seen !== undefined && Array.isArray(chunk.choices) && chunk.choices.length === 0) {
-      return '';
+    if (!this.opts.includeUsage) {
+      if (seen !== undefined && Array.isArray(chunk.choices) && chunk.choices.length === 0) return '';
+      // The `usage: null` OpenAI adds to every chunk once usage was asked for.
+      if (chunk.usage === null) delete chunk.usage;
     }
     // The chunk was parsed for this stream alone, so it is normalised in place (keeps key order).
     chunk.id = this.opts.id;

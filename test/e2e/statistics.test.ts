@@ -9,12 +9,13 @@ import createDebug from 'debug';
 import { aiProxy, type ProxyStatistics } from '../../lib';
 import { post, sseData } from '../support/http-client';
 import { type ProxyApp, chatBody, llama2Config, startApp } from '../support/proxy-app';
-import { type FakeUpstream, startOllama } from '../support/upstreams';
+import { type FakeUpstream, startOllama, startOpenAi } from '../support/upstreams';
 
 const HEADER_SECRET = 'Bearer sk-stats-5a4b3c2d1e';
 const PARAM_SECRET = 'pk-stats-0f9e8d7c';
 
 let ollama: FakeUpstream;
+let openai: FakeUpstream;
 let proxy: ProxyApp;
 const reports: ProxyStatistics[] = [];
 const logLines: string[] = [];
@@ -25,6 +26,7 @@ before(async () => {
   createDebug.enable('express-ai-proxy:*');
   createDebug.log = (...args: unknown[]) => void logLines.push(args.map(String).join(' '));
   ollama = await startOllama();
+  openai = await startOpenAi();
   const upstream = `${ollama.url}/api/chat`;
   proxy = await startApp((app) => {
     app.use(
@@ -41,6 +43,10 @@ before(async () => {
       '/throwing-hook',
       aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { log_statistics: true, on_statistics: () => { throw new Error('hook failed'); } } })),
     );
+    app.use(
+      '/openai-stats',
+      aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { logging: { log_statistics: true, on_statistics: (s) => void reports.push(s) } })),
+    );
     app.use('/quiet', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { on_statistics: (s) => void reports.push(s) } })));
   });
 });
@@ -50,6 +56,7 @@ after(async () => {
   createDebug.disable();
   await proxy.close();
   await ollama.close();
+  await openai.close();
 });
 
 beforeEach(() => {
@@ -96,6 +103,20 @@ describe('statistics', () => {
     assert.equal(s.status, 200);
     assert.deepEqual([s.prompt_tokens, s.completion_tokens, s.total_tokens], [21, 5, 26]);
     assert.equal(s.response_payload, undefined);
+  });
+
+  test('openai format, streamed without include_usage: the upstream is asked for usage, the client does not see it', async () => {
+    openai.reset();
+    openai.set({ promptTokens: 17, completionTokens: 4 });
+    const r = await post(`${proxy.url}/openai-stats`, chatBody({ stream: true }));
+    assert.equal(r.status, 200);
+    assert.deepEqual(openai.last()?.body.stream_options, { include_usage: true });
+    const frames = sseData(r.text);
+    assert.equal(frames.at(-1), '[DONE]');
+    for (const f of frames.slice(0, -1)) assert.ok(!('usage' in f), `usage reached the client: ${JSON.stringify(f)}`);
+    const [s] = await nextReports(1);
+    assert.ok(s);
+    assert.deepEqual([s.streamed, s.prompt_tokens, s.completion_tokens], [true, 17, 4]);
   });
 
   test('an upstream error is reported with its status', async () => {
