@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
 import { readJsonBody } from './body';
 import { validateConfig, type ResolvedConfig } from './config';
@@ -9,7 +8,7 @@ import { attachExchange, exchangeOf, type Exchange } from './exchange';
 import type { Format, FormatContext } from './formats/format';
 import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
-import { createTransport, type Transport } from './proxy';
+import { defaultAgent, proxyTarget, transportFor, type Transport, type UpstreamTarget } from './proxy';
 import { reportStatistics } from './statistics';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
@@ -36,6 +35,10 @@ export function aiProxy(config: AiProxyConfig): AiProxyMiddleware {
   return route.handle;
 }
 
+function upstreamOf(req: IncomingMessage): UpstreamTarget | undefined {
+  return exchangeOf(req)?.upstream;
+}
+
 /** The client went away before its answer was complete: stop the upstream work at once. */
 function abortUpstreamIfUnfinished(this: ServerResponse): void {
   if (this.writableFinished) return;
@@ -52,6 +55,7 @@ class Route {
   private readonly transport: Transport;
   private readonly secrets: string[];
   private readonly parts: RouteParts;
+  private readonly upstream: UpstreamTarget;
   /** Upstream paths, without and with streaming; query auth already in them unless it is per request. */
   private basePath: string;
   private streamPath: string;
@@ -73,12 +77,11 @@ class Route {
       this.basePath = withAuthQuery(this.basePath, undefined, config.auth);
       this.streamPath = withAuthQuery(this.streamPath, undefined, config.auth);
     }
-    const agent = config.agent ?? (url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
-    this.transport = createTransport(url, agent, {
-      onProxyReq: this.onProxyReq,
-      onProxyRes: this.onProxyRes,
-      onError: this.onError,
-    });
+    this.upstream = {
+      target: proxyTarget(url),
+      handlers: { onProxyReq: this.onProxyReq, onProxyRes: this.onProxyRes, onError: this.onError },
+    };
+    this.transport = transportFor(config.agent ?? defaultAgent(url), upstreamOf);
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
@@ -107,6 +110,7 @@ class Route {
         llmReq,
         payload: Buffer.from(JSON.stringify(upstreamBody)),
         path,
+        upstream: this.upstream,
         startedAt,
         proxyReq: undefined,
         timedOut: false,

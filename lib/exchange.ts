@@ -1,5 +1,6 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LlmRequest } from './formats/format';
+import type { UpstreamTarget } from './proxy';
 
 /** What one request carries from body parsing to the end of the answer. */
 export interface Exchange {
@@ -8,6 +9,8 @@ export interface Exchange {
   payload: Buffer;
   /** Upstream path and query. */
   path: string;
+  /** The route's upstream and event handlers, for the shared transport. */
+  upstream: UpstreamTarget;
   startedAt: number;
   proxyReq: ClientRequest | undefined;
   timedOut: boolean;

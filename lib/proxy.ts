@@ -1,4 +1,5 @@
-import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { Agent as HttpAgent, type Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 
 /** What the transport calls back with; the only coupling between http-proxy-middleware and the rest. */
@@ -11,22 +12,69 @@ export interface TransportHandlers {
   onError(err: Error & { code?: string }, req: IncomingMessage, res: ServerResponse): void;
 }
 
+/** Where one request goes and who handles its events (set per request by the route). */
+export interface UpstreamTarget {
+  target: ProxyTarget;
+  handlers: TransportHandlers;
+}
+
+/** http-proxy's target: the upstream URL taken apart once. */
+export interface ProxyTarget {
+  protocol: string;
+  host: string;
+  hostname: string;
+  port: string;
+  path: string;
+}
+
 export type Transport = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
+/** Finds the target of a request (the route stores it on the request before handing it over). */
+export type TargetOf = (req: IncomingMessage) => UpstreamTarget | undefined;
+
+/** The upstream URL as http-proxy takes it; the URL's own path and query are the whole path sent. */
+export function proxyTarget(url: URL): ProxyTarget {
+  return {
+    protocol: url.protocol,
+    host: url.hostname,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port || (url.protocol === 'https:' ? '443' : '80'),
+    path: url.pathname + url.search,
+  };
+}
+
+// Routes without an agent of their own share these, so routes to the same server share its connections.
+const defaultAgents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+/** The keep-alive agent used when the config names none. */
+export function defaultAgent(url: URL): Agent {
+  return url.protocol === 'https:' ? defaultAgents.https : defaultAgents.http;
+}
+
+// One http-proxy-middleware instance per agent, not per route: each instance adds a `close`
+// listener to the HTTP server, and an app with more than ten routes would trip Node's
+// MaxListenersExceededWarning.
+const transports = new WeakMap<Agent, Transport>();
+
 /**
- * http-proxy-middleware set up once per route: keep-alive agent, the upstream URL as the whole
- * target (`ignorePath`, so the mount path never leaks upstream), and responses left to us.
+ * http-proxy-middleware, set up once per agent: keep-alive agent, the per-request target as the
+ * whole URL (`ignorePath`, so the mount path never leaks upstream), and responses left to us.
  * Its default plugins are ejected: they log through console and answer errors in HTML/text.
  */
-export function createTransport(upstreamUrl: URL, agent: Agent, handlers: TransportHandlers): Transport {
+export function transportFor(agent: Agent, targetOf: TargetOf): Transport {
+  let transport = transports.get(agent);
+  if (transport === undefined) {
+    transport = createTransport(agent, targetOf);
+    transports.set(agent, transport);
+  }
+  return transport;
+}
+
+function createTransport(agent: Agent, targetOf: TargetOf): Transport {
   return createProxyMiddleware<IncomingMessage, ServerResponse>({
-    target: {
-      protocol: upstreamUrl.protocol,
-      host: upstreamUrl.hostname,
-      hostname: upstreamUrl.hostname.replace(/^\[|\]$/g, ''),
-      port: upstreamUrl.port || (upstreamUrl.protocol === 'https:' ? '443' : '80'),
-      path: upstreamUrl.pathname + upstreamUrl.search,
-    } as never,
+    // Replaced per request by `router`; http-proxy-middleware insists on having one.
+    target: 'http://127.0.0.1',
+    router: (req) => targetOf(req)?.target as never,
     agent,
     changeOrigin: true,
     ignorePath: true,
@@ -34,9 +82,13 @@ export function createTransport(upstreamUrl: URL, agent: Agent, handlers: Transp
     ejectPlugins: true,
     plugins: [
       (proxyServer) => {
-        proxyServer.on('proxyReq', handlers.onProxyReq);
-        proxyServer.on('proxyRes', handlers.onProxyRes);
-        proxyServer.on('error', (err, req, res) => handlers.onError(err, req, res as ServerResponse));
+        proxyServer.on('proxyReq', (proxyReq, req, res) => targetOf(req)?.handlers.onProxyReq(proxyReq, req, res));
+        proxyServer.on('proxyRes', (proxyRes, req, res) => targetOf(req)?.handlers.onProxyRes(proxyRes, req, res));
+        proxyServer.on('error', (err, req, res) => {
+          const handlers = targetOf(req)?.handlers;
+          if (handlers) handlers.onError(err, req, res as ServerResponse);
+          else if (!(res as ServerResponse).headersSent) (res as ServerResponse).writeHead(502).end();
+        });
         // The client hung up while we were connecting; http-proxy aborts the upstream itself.
         proxyServer.on('econnreset', () => undefined);
       },
