@@ -170,17 +170,21 @@ function headerCount(headers: IncomingHttpHeaders | undefined, name: string): nu
   return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
+// The prompt sent for a request, so an echo can be stripped without rendering the template again.
+const sentPrompts = new WeakMap<LlmRequest, string>();
+
 /** `llama2_format: raw`: a Llama 2 prompt to TGI / HuggingFace or llama.cpp `/completion`. */
 export const rawFormat: Format = {
   toUpstream(req: LlmRequest, ctx: FormatContext): Record<string, unknown> {
     const prompt = buildLlama2Prompt(req);
+    sentPrompts.set(req, prompt);
     return ctx.rawDialect === 'llamacpp' ? toLlamaCppRequest(req, prompt) : toTgiRequest(req, prompt);
   },
 
   fromUpstream(body: unknown, req: LlmRequest, ctx: FormatContext, headers?: IncomingHttpHeaders): Completion {
     const answer = readRawAnswer(body);
     return buildCompletion(ctx.routeType, {
-      text: stripEchoedPrompt(answer.text, buildLlama2Prompt(req)),
+      text: stripEchoedPrompt(answer.text, sentPrompts.get(req) ?? buildLlama2Prompt(req)),
       finishReason: answer.finishReason,
       // TGI's non-streamed body has no prompt count; its x-prompt-tokens header does.
       usage: makeUsage(answer.promptTokens ?? headerCount(headers, 'x-prompt-tokens'), answer.completionTokens ?? headerCount(headers, 'x-generated-tokens')),
