@@ -40,19 +40,43 @@ function extract(contentType: string, body: string): { message: string; code: st
   return { message: body.replace(/\s+/g, ' '), code: null };
 }
 
+/** An error an upstream reported, in upstream-neutral terms. */
+export interface UpstreamErrorFields {
+  message: string;
+  /** The error object's own `type` (llama.cpp, OpenAI), when it has one. */
+  type?: string;
+  /** The error object's `code`, or TGI's `error_type`. */
+  code: string | null;
+}
+
+/**
+ * Reads the `error` of an upstream body in every shape seen, as an HTTP error body or inside a
+ * stream: `{"error":"…"}` (Ollama), `{"error":"…","error_type"}` (TGI),
+ * `{"error":{"message","type","code"}}` (OpenAI; llama.cpp with an integer code).
+ * Undefined when the body carries no `error`.
+ */
+export function readUpstreamError(o: Record<string, unknown>): UpstreamErrorFields | undefined {
+  const err = o.error;
+  if (err === undefined || err === null) return undefined;
+  if (typeof err === 'string') return { message: err, code: typeof o.error_type === 'string' ? o.error_type : null };
+  if (typeof err === 'object' && !Array.isArray(err)) {
+    const e = err as Record<string, unknown>;
+    const fields: UpstreamErrorFields = {
+      message: typeof e.message === 'string' ? e.message : JSON.stringify(e),
+      code: typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null,
+    };
+    if (typeof e.type === 'string') fields.type = e.type;
+    return fields;
+  }
+  return { message: JSON.stringify(err), code: null };
+}
+
 function fromJson(value: unknown): { message: string; code: string | null } {
   const v = Array.isArray(value) ? value[0] : value;
   if (typeof v !== 'object' || v === null) return { message: String(v ?? ''), code: null };
   const o = v as Record<string, unknown>;
-  const err = o.error;
-  if (typeof err === 'string') {
-    return { message: err, code: typeof o.error_type === 'string' ? o.error_type : null };
-  }
-  if (typeof err === 'object' && err !== null) {
-    const e = err as Record<string, unknown>;
-    const code = typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null;
-    if (typeof e.message === 'string') return { message: e.message, code };
-  }
+  const found = readUpstreamError(o);
+  if (found) return { message: found.message, code: found.code };
   for (const key of ['message', 'detail']) {
     if (typeof o[key] === 'string') return { message: o[key] as string, code: null };
   }

@@ -1,3 +1,4 @@
+import { readUpstreamError } from '../upstream-error';
 import type { StreamEvent } from './format';
 
 /** A plain JSON object (not an array, not null). */
@@ -24,28 +25,16 @@ export function describe(value: unknown): string {
 }
 
 /**
- * The in-stream error an upstream reported, in any of the shapes seen: `{"error":"…"}` (Ollama, TGI
- * with `error_type`) or `{"error":{message,type,code}}` (llama.cpp, OpenAI). Undefined when none.
+ * The in-stream error an upstream reported (any shape `readUpstreamError` reads), as a stream
+ * event; undefined when the message carries none. The same reader makes the JSON error bodies, so
+ * an upstream error looks alike streamed or not: TGI's `error_type` is the code in both.
  */
 export function streamError(message: Record<string, unknown>): Extract<StreamEvent, { type: 'error' }> | undefined {
-  const err = message.error;
-  if (err === undefined || err === null) return undefined;
-  if (typeof err === 'string') {
-    return typeof message.error_type === 'string'
-      ? { type: 'error', message: err, errorType: message.error_type }
-      : { type: 'error', message: err };
-  }
-  if (isRecord(err)) {
-    const event: Extract<StreamEvent, { type: 'error' }> = {
-      type: 'error',
-      message: typeof err.message === 'string' ? err.message : describe(err),
-    };
-    if (typeof err.type === 'string') event.errorType = err.type;
-    if (typeof err.code === 'string' || typeof err.code === 'number') event.code = String(err.code);
-    else if (err.code === null) event.code = null;
-    return event;
-  }
-  return { type: 'error', message: describe(err) };
+  const found = readUpstreamError(message);
+  if (!found) return undefined;
+  const event: Extract<StreamEvent, { type: 'error' }> = { type: 'error', message: found.message, code: found.code };
+  if (found.type !== undefined) event.errorType = found.type;
+  return event;
 }
 
 /** The message of an error body an upstream answered with status 200, if it is one. */

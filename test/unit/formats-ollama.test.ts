@@ -120,7 +120,7 @@ describe('ollama fromStreamMessage', () => {
       { type: 'text', text: '.' },
       { type: 'text', text: 'I' },
       { type: 'text', text: 'can' },
-      { type: 'error', message: 'an error was encountered while running the model' },
+      { type: 'error', message: 'an error was encountered while running the model', code: null },
     ]);
   });
 

@@ -133,7 +133,7 @@ describe('openai fromStreamMessage', () => {
     assert.deepEqual(runStream([{ error: { code: 500, message: 'boom', type: 'server_error' } }]), [
       { type: 'error', message: 'boom', errorType: 'server_error', code: '500' },
     ]);
-    assert.deepEqual(runStream([{ error: 'overloaded', error_type: 'overloaded' }]), [{ type: 'error', message: 'overloaded', errorType: 'overloaded' }]);
+    assert.deepEqual(runStream([{ error: 'overloaded', error_type: 'overloaded' }]), [{ type: 'error', message: 'overloaded', code: 'overloaded' }]);
   });
 
   const bad: Array<[string, unknown]> = [

@@ -210,7 +210,7 @@ describe('raw fromStreamMessage', () => {
 
   test('TGI: an error event', () => {
     assert.deepEqual(runStream([fixtureJson('tgi-error.json')]), [
-      { type: 'error', message: 'Input validation error: `top_p` must be > 0.0 and < 1.0', errorType: 'validation' },
+      { type: 'error', message: 'Input validation error: `top_p` must be > 0.0 and < 1.0', code: 'validation' },
     ]);
   });
 
