@@ -193,16 +193,17 @@ function formatList(values: unknown): string {
   return Array.isArray(values) ? values.map((v) => JSON.stringify(v)).join(', ') : String(values);
 }
 
+/** The keys the schema knows next to a given path (read from the schema, so they never drift). */
 function siblingKeys(path: (string | number)[]): string[] {
-  const parent = path.slice(0, -1).join('.');
-  const keysByParent: Record<string, string[]> = {
-    '': ['route_type', 'model', 'auth', 'logging', 'response_streaming', 'max_request_body_size', 'max_response_body_size', 'model_name_header', 'upstream_timeout', 'agent'],
-    model: ['provider', 'name', 'options', 'llama2_format', 'upstream_url'],
-    'model.options': ['llama2_format', 'upstream_url', 'raw_dialect', 'max_tokens', 'temperature', 'top_p', 'top_k', 'input_cost', 'output_cost'],
-    auth: ['header_name', 'header_value', 'param_name', 'param_value', 'param_location', 'allow_override'],
-    logging: ['log_statistics', 'log_payloads', 'on_statistics'],
-  };
-  return keysByParent[parent] ?? [];
+  const parent = path.slice(0, -1).map(String);
+  try {
+    const sub = parent.length === 0 ? schema : schema.extract(parent);
+    const keys = Object.keys((sub.describe() as { keys?: Record<string, unknown> }).keys ?? {});
+    // The short form is folded away before joi sees it, but it is a known spelling.
+    return parent.join('.') === 'model' ? [...keys, 'llama2_format', 'upstream_url'] : keys;
+  } catch {
+    return [];
+  }
 }
 
 /** The known key within edit distance 3 (typos like `upstream_uri`, `maxTokens`), if any. */
