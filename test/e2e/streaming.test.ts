@@ -103,7 +103,7 @@ function textOf(events: Json[]): string {
 }
 
 /** Asserts a converted stream ended with an error event and no [DONE]; returns the error. */
-function assertStreamError(text: string): { message: string; type: string } {
+function assertStreamError(text: string): { message: string; type: string; code: string | null } {
   const events = sseData(text);
   assert.ok(!events.includes('[DONE]'), `no [DONE] after a failure:\n${text}`);
   const last = events.at(-1);
