@@ -1,6 +1,8 @@
 import { Agent as HttpAgent, type Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createProxyMiddleware } from 'http-proxy-middleware';
+import { log } from './debug';
+import { attemptOf, IDLE_SOCKET_MS, shouldRetry } from './transport/stale-socket';
 
 /** What the transport calls back with; the only coupling between http-proxy-middleware and the rest. */
 export interface TransportHandlers {
@@ -44,7 +46,11 @@ export function proxyTarget(url: URL): ProxyTarget {
 }
 
 // Routes without an agent of their own share these, so routes to the same server share its connections.
-const defaultAgents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+// `timeout` is how long a socket may sit idle in the pool (see IDLE_SOCKET_MS).
+const defaultAgents = {
+  http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+  https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+};
 
 /** The keep-alive agent used when the config names none. */
 export function defaultAgent(url: URL): Agent {
@@ -71,6 +77,8 @@ export function transportFor(agent: Agent, targetOf: TargetOf): Transport {
 }
 
 function createTransport(agent: Agent, targetOf: TargetOf): Transport {
+  // What http-proxy needs for a request sent again: http-proxy-middleware hands these to it per request.
+  const sendOptions = { agent, changeOrigin: true, ignorePath: true, selfHandleResponse: true };
   return createProxyMiddleware<IncomingMessage, ServerResponse>({
     // Replaced per request by `router`; http-proxy-middleware insists on having one.
     target: 'http://127.0.0.1',
@@ -82,10 +90,28 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
     ejectPlugins: true,
     plugins: [
       (proxyServer) => {
-        proxyServer.on('proxyReq', (proxyReq, req, res) => targetOf(req)?.handlers.onProxyReq(proxyReq, req, res));
-        proxyServer.on('proxyRes', (proxyRes, req, res) => targetOf(req)?.handlers.onProxyRes(proxyRes, req, res));
+        proxyServer.on('proxyReq', (proxyReq, req, res) => {
+          attemptOf(req).proxyReq = proxyReq;
+          targetOf(req)?.handlers.onProxyReq(proxyReq, req, res);
+        });
+        proxyServer.on('proxyRes', (proxyRes, req, res) => {
+          attemptOf(req).responded = true;
+          targetOf(req)?.handlers.onProxyRes(proxyRes, req, res);
+        });
         proxyServer.on('error', (err, req, res) => {
-          const handlers = targetOf(req)?.handlers;
+          const upstream = targetOf(req);
+          const attempt = attemptOf(req);
+          if (upstream && shouldRetry(err, req, res as ServerResponse, attempt)) {
+            // A kept-alive connection the server had closed: the same request once more, on a new
+            // or another pooled connection. The body was read before the first attempt, so the
+            // proxyReq handler writes it again.
+            log('retrying on another connection after %s on a reused one', (err as Error & { code?: string }).code);
+            attempt.retried = true;
+            attempt.proxyReq = undefined;
+            proxyServer.web(req, res as ServerResponse, { ...sendOptions, target: upstream.target as never });
+            return;
+          }
+          const handlers = upstream?.handlers;
           if (handlers) handlers.onError(err, req, res as ServerResponse);
           else if (!(res as ServerResponse).headersSent) (res as ServerResponse).writeHead(502).end();
         });

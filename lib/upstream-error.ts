@@ -1,15 +1,5 @@
 import { ProxyError } from './errors';
-
-const typeByStatus: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  409: 'invalid_request_error',
-  413: 'invalid_request_error',
-  422: 'invalid_request_error',
-  429: 'rate_limit_error',
-};
+import { openAiErrorKind, statusFromCode } from './upstream-error-kinds';
 
 const MAX_MESSAGE = 1000;
 
@@ -19,13 +9,13 @@ const MAX_MESSAGE = 1000;
  * page only its title (a page dumped raw helps nobody).
  */
 export function upstreamError(status: number, contentType: string | undefined, body: string, secrets: string[]): ProxyError {
-  const type = typeByStatus[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
-  const { message, code } = extract(contentType ?? '', body.trim());
-  const text = redact(message || `the upstream answered HTTP ${status} with an empty body`, secrets);
+  const found = extract(contentType ?? '', body.trim());
+  const text = redact(found.message || `the upstream answered HTTP ${status} with an empty body`, secrets);
+  const { type, code } = openAiErrorKind({ ...found, status, message: text });
   return new ProxyError(status, text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text, type, code);
 }
 
-function extract(contentType: string, body: string): { message: string; code: string | null } {
+function extract(contentType: string, body: string): { message: string; type?: string; code: string | null } {
   if (body.startsWith('{') || body.startsWith('[') || contentType.includes('json')) {
     try {
       return fromJson(JSON.parse(body));
@@ -45,14 +35,16 @@ export interface UpstreamErrorFields {
   message: string;
   /** The error object's own `type` (llama.cpp, OpenAI), when it has one. */
   type?: string;
-  /** The error object's `code`, or TGI's `error_type`. */
+  /** The error object's string `code`, or TGI's `error_type`; never a number (see `status`). */
   code: string | null;
+  /** The HTTP status an upstream wrote as the error's `code` (llama.cpp, vLLM), if it did. */
+  status?: number;
 }
 
 /**
  * Reads the `error` of an upstream body in every shape seen, as an HTTP error body or inside a
  * stream: `{"error":"…"}` (Ollama), `{"error":"…","error_type"}` (TGI),
- * `{"error":{"message","type","code"}}` (OpenAI; llama.cpp with an integer code).
+ * `{"error":{"message","type","code"}}` (OpenAI; llama.cpp and vLLM with the HTTP status as an integer code).
  * Undefined when the body carries no `error`.
  */
 export function readUpstreamError(o: Record<string, unknown>): UpstreamErrorFields | undefined {
@@ -61,22 +53,24 @@ export function readUpstreamError(o: Record<string, unknown>): UpstreamErrorFiel
   if (typeof err === 'string') return { message: err, code: typeof o.error_type === 'string' ? o.error_type : null };
   if (typeof err === 'object' && !Array.isArray(err)) {
     const e = err as Record<string, unknown>;
+    const status = statusFromCode(e.code);
     const fields: UpstreamErrorFields = {
       message: typeof e.message === 'string' ? e.message : JSON.stringify(e),
-      code: typeof e.code === 'string' ? e.code : typeof e.code === 'number' ? String(e.code) : null,
+      code: typeof e.code === 'string' && status === undefined ? e.code : null,
     };
     if (typeof e.type === 'string') fields.type = e.type;
+    if (status !== undefined) fields.status = status;
     return fields;
   }
   return { message: JSON.stringify(err), code: null };
 }
 
-function fromJson(value: unknown): { message: string; code: string | null } {
+function fromJson(value: unknown): { message: string; type?: string; code: string | null } {
   const v = Array.isArray(value) ? value[0] : value;
   if (typeof v !== 'object' || v === null) return { message: String(v ?? ''), code: null };
   const o = v as Record<string, unknown>;
   const found = readUpstreamError(o);
-  if (found) return { message: found.message, code: found.code };
+  if (found) return found.type === undefined ? { message: found.message, code: found.code } : { message: found.message, type: found.type, code: found.code };
   for (const key of ['message', 'detail']) {
     if (typeof o[key] === 'string') return { message: o[key] as string, code: null };
   }

@@ -9,6 +9,28 @@ const E_SYS = '\n<</SYS>>\n\n';
 const BOS = '<s>';
 const EOS = '</s>';
 const SPECIAL_TAGS = [B_INST, E_INST, '<<SYS>>', '<</SYS>>'];
+/**
+ * The spellings the Llama 2 tokenizer turns into control tokens when the server parses special
+ * tokens in the prompt text (llama.cpp's server and TGI both do): `<unk>` = 0, `<s>` = 1, `</s>` = 2.
+ * Exact and case-sensitive, as the tokenizer matches them (checked against llama.cpp's `/tokenize`:
+ * `<S>`, `< s>`, `<0x0A>`, `<pad>` stay text). Meta's reference tokenizer never reads typed text as
+ * control tokens, so a user who types one could forge the end of a turn and start another.
+ */
+export const LLAMA2_SPECIAL_TOKENS = ['<s>', '</s>', '<unk>'];
+
+/** The first special-token spelling (template tag or control token) found in a text, if any. */
+function specialTokenIn(text: string): string | undefined {
+  return SPECIAL_TAGS.find((tag) => text.includes(tag)) ?? LLAMA2_SPECIAL_TOKENS.find((token) => text.includes(token));
+}
+
+function refuseSpecial(found: string, where: string): ProxyError {
+  return new ProxyError(
+    400,
+    `special tokens are not allowed as part of the prompt: ${where} contains '${found}'; ` +
+      'the Llama 2 template and the server\'s tokenizer would read [INST], [/INST], <<SYS>>, <</SYS>>, <s>, </s> and <unk> as control tokens',
+    'invalid_request_error',
+  );
+}
 
 interface Turn {
   role: 'user' | 'assistant';
@@ -35,12 +57,8 @@ export function buildLlama2ChatPrompt(messages: readonly ChatMessage[]): string 
         `messages with role '${m.role}' are not supported by the Llama 2 chat template (llama2_format raw); use system, user and assistant`,
       );
     }
-    if (SPECIAL_TAGS.some((tag) => m.content.includes(tag))) {
-      throw new ProxyError(
-        400,
-        'special tags are not allowed as part of the prompt: message content must not contain [INST], [/INST], <<SYS>> or <</SYS>>',
-      );
-    }
+    const found = specialTokenIn(m.content);
+    if (found !== undefined) throw refuseSpecial(found, 'message content');
   }
 
   let i = 0;
@@ -86,10 +104,14 @@ export function buildLlama2ChatPrompt(messages: readonly ChatMessage[]): string 
 
 /**
  * The prompt for the completions route: a prompt that already contains `[INST]` is the client's own
- * template and goes unchanged; any other becomes one user turn, `[INST] {prompt} [/INST]`.
+ * template and goes unchanged; any other becomes one user turn, `[INST] {prompt} [/INST]`, and then
+ * may not contain a special-token spelling (400), as a chat message may not.
  */
 export function buildLlama2CompletionPrompt(prompt: string): string {
-  return prompt.includes(B_INST) ? prompt : `${B_INST} ${prompt.trim()} ${E_INST}`;
+  if (prompt.includes(B_INST)) return prompt;
+  const found = specialTokenIn(prompt);
+  if (found !== undefined) throw refuseSpecial(found, 'the prompt');
+  return `${B_INST} ${prompt.trim()} ${E_INST}`;
 }
 
 /** The prompt text a `raw` upstream receives for a request. */

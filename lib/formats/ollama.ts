@@ -61,7 +61,8 @@ export function fromOllama(body: unknown, req: LlmRequest, ctx: FormatContext): 
     finishReason: mapFinishReason(body.done_reason),
     // Ollama omits zero counts, which makeUsage reads as 0.
     usage: makeUsage(body.prompt_eval_count, body.eval_count),
-    model: typeof body.model === 'string' && body.model !== '' ? body.model : req.model,
+    // The route's model name on every path, as the stream and X-LLM-Model say it.
+    model: req.model,
     created: createdFrom(body.created_at),
   });
 }

@@ -46,10 +46,11 @@ export function fromOpenAI(body: unknown, req: LlmRequest, ctx: FormatContext): 
   }
   const chat = ctx.routeType === 'llm/v1/chat';
   const common = {
-    // TGI answers with an empty id.
-    id: typeof body.id === 'string' && body.id !== '' ? body.id : completionId(ctx.routeType),
+    // One rule on every path, streamed or not: the proxy's own id, and the route's model name (what
+    // X-LLM-Model reports) rather than the server's, which can be a file path (llama.cpp).
+    id: completionId(ctx.routeType),
     created: createdFrom(body.created),
-    model: typeof body.model === 'string' && body.model !== '' ? body.model : req.model,
+    model: req.model,
     usage: normaliseUsage(body.usage),
   };
   const choices = body.choices.map((raw: unknown, i: number) => {

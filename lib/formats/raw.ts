@@ -73,7 +73,6 @@ interface RawAnswer {
   finishReason: FinishReason;
   promptTokens?: unknown;
   completionTokens?: unknown;
-  model?: string;
 }
 
 /** A `{generated_text}`-like item, or a bare string, as found in `responses`, `data` or an array. */
@@ -96,7 +95,6 @@ function fromItem(item: unknown): RawAnswer | undefined {
       finishReason: mapFinishReason(item.stop_type),
       promptTokens: item.tokens_evaluated,
       completionTokens: item.tokens_predicted,
-      model: typeof item.model === 'string' && item.model !== '' ? item.model : undefined,
     };
   }
   if (typeof item.text === 'string') return { text: item.text, finishReason: mapFinishReason(item.finish_reason) };
@@ -188,7 +186,8 @@ export const rawFormat: Format = {
       finishReason: answer.finishReason,
       // TGI's non-streamed body has no prompt count; its x-prompt-tokens header does.
       usage: makeUsage(answer.promptTokens ?? headerCount(headers, 'x-prompt-tokens'), answer.completionTokens ?? headerCount(headers, 'x-generated-tokens')),
-      model: answer.model ?? req.model,
+      // The route's model name, as in the stream and X-LLM-Model; llama.cpp's own is a file path.
+      model: req.model,
     });
   },
 

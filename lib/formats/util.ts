@@ -1,4 +1,5 @@
 import { readUpstreamError } from '../upstream-error';
+import { openAiErrorKind } from '../upstream-error-kinds';
 import type { StreamEvent } from './format';
 
 /** A plain JSON object (not an array, not null). */
@@ -26,15 +27,14 @@ export function describe(value: unknown): string {
 
 /**
  * The in-stream error an upstream reported (any shape `readUpstreamError` reads), as a stream
- * event; undefined when the message carries none. The same reader makes the JSON error bodies, so
- * an upstream error looks alike streamed or not: TGI's `error_type` is the code in both.
+ * event; undefined when the message carries none. The same reader and the same type/code mapping
+ * (`openAiErrorKind`) make the JSON error bodies, so an upstream error looks alike streamed or not.
  */
 export function streamError(message: Record<string, unknown>): Extract<StreamEvent, { type: 'error' }> | undefined {
   const found = readUpstreamError(message);
   if (!found) return undefined;
-  const event: Extract<StreamEvent, { type: 'error' }> = { type: 'error', message: found.message, code: found.code };
-  if (found.type !== undefined) event.errorType = found.type;
-  return event;
+  const { type, code } = openAiErrorKind(found);
+  return { type: 'error', message: found.message, errorType: type, code };
 }
 
 /** The message of an error body an upstream answered with status 200, if it is one. */
