@@ -2,9 +2,10 @@
  * One mapping from an upstream's error to OpenAI's error `type` and `code`, used for JSON error
  * answers and stream error events alike, so the same upstream error reads the same on every path.
  *
- * - `type` follows the HTTP status: the answer's status, or the status an upstream writes into its
- *   error object inside a stream (llama.cpp's and vLLM's integer `code`). Without one, the
- *   upstream's own `type` if it is one of OpenAI's, else `api_error`.
+ * - `type` follows the HTTP status: the answer's status, or inside a stream the status an upstream
+ *   writes into its error object (llama.cpp's and vLLM's integer `code`) or that its error kind
+ *   implies (TGI's `validation` is a 422). Without one, the upstream's own `type` if it is one of
+ *   OpenAI's, else `api_error`.
  * - `code`: the known kinds of error get OpenAI's code whatever the server calls them
  *   (`context_length_exceeded`, `model_not_found`, and `server_overloaded` for a busy server, which
  *   OpenAI itself answers with code null); any other string code is kept; a number is never a code.
@@ -39,6 +40,20 @@ const typeByStatus: Record<number, string> = {
 };
 
 const OPENAI_TYPES = new Set(['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'api_error', 'server_error']);
+
+/**
+ * The status an error kind implies when no status came with it (inside a stream): TGI's
+ * `error_type`s and llama.cpp's `type`s, as those servers answer them over HTTP.
+ */
+const statusByKind: Record<string, number> = {
+  validation: 422,
+  overloaded: 429,
+  generation: 500,
+  incomplete_generation: 500,
+  exceed_context_size_error: 400,
+  unavailable_error: 503,
+  not_supported_error: 501,
+};
 
 /** Only this much of an upstream message is looked at: its text is not ours to scan without bound. */
 const SCAN = 600;
@@ -77,9 +92,10 @@ function knownCode(e: UpstreamErrorFacts): string | undefined {
 /** The one mapping (see the module comment). */
 export function openAiErrorKind(e: UpstreamErrorFacts): OpenAiErrorKind {
   const known = knownCode(e);
+  const status = e.status ?? statusByKind[e.code ?? ''] ?? statusByKind[e.type ?? ''];
   let type: string;
   if (known === 'context_length_exceeded' || known === 'model_not_found') type = 'invalid_request_error';
-  else if (e.status !== undefined) type = typeForStatus(e.status);
+  else if (status !== undefined) type = typeForStatus(status);
   else if (e.type !== undefined && OPENAI_TYPES.has(e.type)) type = e.type === 'server_error' ? 'api_error' : e.type;
   else type = 'api_error';
   const code = known ?? (e.code !== null && statusFromCode(e.code) === undefined && e.code !== '' ? e.code : null);

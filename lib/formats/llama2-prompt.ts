@@ -18,15 +18,23 @@ const SPECIAL_TAGS = [B_INST, E_INST, '<<SYS>>', '<</SYS>>'];
  */
 export const LLAMA2_SPECIAL_TOKENS = ['<s>', '</s>', '<unk>'];
 
-/** The first special-token spelling (template tag or control token) found in a text, if any. */
+const ALL_SPECIAL = [...SPECIAL_TAGS, ...LLAMA2_SPECIAL_TOKENS];
+
+/** The first special-token spelling (template tag or control token) in a text, if any. */
 function specialTokenIn(text: string): string | undefined {
-  return SPECIAL_TAGS.find((tag) => text.includes(tag)) ?? LLAMA2_SPECIAL_TOKENS.find((token) => text.includes(token));
+  let first: string | undefined;
+  let at = Infinity;
+  for (const spelling of ALL_SPECIAL) {
+    const i = text.indexOf(spelling);
+    if (i !== -1 && i < at) [first, at] = [spelling, i];
+  }
+  return first;
 }
 
 function refuseSpecial(found: string, where: string): ProxyError {
   return new ProxyError(
     400,
-    `special tokens are not allowed as part of the prompt: ${where} contains '${found}'; ` +
+    `special tags are not allowed as part of the prompt: ${where} contains '${found}'; ` +
       'the Llama 2 template and the server\'s tokenizer would read [INST], [/INST], <<SYS>>, <</SYS>>, <s>, </s> and <unk> as control tokens',
     'invalid_request_error',
   );

@@ -284,8 +284,8 @@ describe('a failing stream ends with an error event and no [DONE]', () => {
     const r = await post(`${proxy.url}/tgi-chat`, body('chat', { stop: ['a', 'b', 'c', 'd', 'e'] }));
     const e = assertStreamError(r.text);
     assert.match(e.message, /stop sequences/);
-    // As in a JSON error body: an OpenAI type, and TGI's error_type as the code.
-    assert.equal(e.type, 'api_error');
+    // As in TGI's JSON error body for the same error (HTTP 422): the same type, its error_type as the code.
+    assert.equal(e.type, 'invalid_request_error');
     assert.equal(e.code, 'validation');
   });
 });

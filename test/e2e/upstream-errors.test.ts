@@ -42,7 +42,9 @@ describe('an upstream non-2xx keeps its status and message', () => {
   test("Ollama 404 for a model it does not have: {error: string}", async () => {
     const r = await post(`${proxy.url}/ollama-any`, chatBody({ model: 'mistral' }));
     const e = assertOpenAiError(r, 404, "model 'mistral' not found");
-    assert.equal(e.type, 'not_found_error');
+    // OpenAI's own answer for a model it does not have.
+    assert.equal(e.type, 'invalid_request_error');
+    assert.equal(e.code, 'model_not_found');
   });
 
   test('TGI 422 validation error: {error, error_type}', async () => {

@@ -56,7 +56,8 @@ describe('ollama fromUpstream', () => {
       id: 'x',
       object: 'chat.completion',
       created: Math.floor(Date.parse('2024-12-06T00:46:58.265747Z') / 1000),
-      model: 'llama3.1',
+      // The route's model name, not the server's.
+      model: 'llama2',
       choices: [{ index: 0, message: { role: 'assistant', content: '{"age": 22, "available": false}' }, logprobs: null, finish_reason: 'stop' }],
       usage: { prompt_tokens: 34, completion_tokens: 12, total_tokens: 46 },
     });
@@ -67,7 +68,7 @@ describe('ollama fromUpstream', () => {
     assert.match(out.id, /^cmpl-.+/);
     assert.equal(out.object, 'text_completion');
     assert.equal(out.created, 1733446089); // 2024-12-06T00:48:09Z
-    assert.equal(out.model, 'llama3.1:8b');
+    assert.equal(out.model, 'llama2');
     assert.deepEqual(out.choices, [{ index: 0, text: '{\n  "age": 22,\n  "available": true\n}', logprobs: null, finish_reason: 'stop' }]);
     assert.deepEqual(out.usage, { prompt_tokens: 28, completion_tokens: 16, total_tokens: 44 });
   });
@@ -120,7 +121,7 @@ describe('ollama fromStreamMessage', () => {
       { type: 'text', text: '.' },
       { type: 'text', text: 'I' },
       { type: 'text', text: 'can' },
-      { type: 'error', message: 'an error was encountered while running the model', code: null },
+      { type: 'error', message: 'an error was encountered while running the model', errorType: 'api_error', code: null },
     ]);
   });
 

@@ -56,9 +56,12 @@ describe('openai toUpstream', () => {
 });
 
 describe('openai fromUpstream', () => {
-  test('openai-chat-completion.json passes through', () => {
+  test('openai-chat-completion.json passes through, with our own id and the route\'s model name', () => {
     const fx = fixtureJson('openai-chat-completion.json');
-    assert.deepEqual(openai.fromUpstream(fx, makeReq(), chatCtx), fx);
+    const out = openai.fromUpstream(fx, makeReq(), chatCtx);
+    assert.match(out.id, /^chatcmpl-.+/);
+    assert.notEqual(out.id, fx.id);
+    assert.deepEqual({ ...out, id: fx.id }, { ...fx, model: 'llama2' });
   });
 
   test("TGI-like answer: empty id, eos_token, no usage, no model, no object", () => {
@@ -82,11 +85,12 @@ describe('openai fromUpstream', () => {
       makeReq({ kind: 'completions' }),
       cmplCtx,
     ) as TextCompletion;
-    assert.deepEqual(out, {
+    assert.match(out.id, /^cmpl-.+/);
+    assert.deepEqual({ ...out, id: 'cmpl-1' }, {
       id: 'cmpl-1',
       object: 'text_completion',
       created: 1700000000,
-      model: 'm',
+      model: 'llama2',
       choices: [{ index: 0, text: 'x', logprobs: null, finish_reason: 'stop' }],
       usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 },
     });
@@ -131,9 +135,15 @@ describe('openai fromStreamMessage', () => {
       { type: 'error', message: 'The model `llama-9` does not exist or you do not have access to it.', errorType: 'invalid_request_error', code: 'model_not_found' },
     ]);
     assert.deepEqual(runStream([{ error: { code: 500, message: 'boom', type: 'server_error' } }]), [
-      { type: 'error', message: 'boom', errorType: 'server_error', code: '500' },
+      // The integer code is the HTTP status: the type a 500 gets, never a code.
+      { type: 'error', message: 'boom', errorType: 'api_error', code: null },
     ]);
-    assert.deepEqual(runStream([{ error: 'overloaded', error_type: 'overloaded' }]), [{ type: 'error', message: 'overloaded', code: 'overloaded' }]);
+    assert.deepEqual(runStream([{ error: 'overloaded', error_type: 'overloaded' }]), [
+      { type: 'error', message: 'overloaded', errorType: 'rate_limit_error', code: 'server_overloaded' },
+    ]);
+    assert.deepEqual(runStream([{ error: { code: 400, message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 608, n_ctx: 512 } }]), [
+      { type: 'error', message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it', errorType: 'invalid_request_error', code: 'context_length_exceeded' },
+    ]);
   });
 
   const bad: Array<[string, unknown]> = [

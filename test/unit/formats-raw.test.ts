@@ -135,8 +135,8 @@ describe('raw fromUpstream', () => {
     });
   }
 
-  test("model is llama.cpp's reported model, else the request's", () => {
-    assert.equal(raw.fromUpstream(fixtureJson('llamacpp-completion.json'), chatReq, llamacpp).model, 'llama-2-7b-chat.Q4_K_M.gguf');
+  test("model is the request's (the route's name), never llama.cpp's file path", () => {
+    assert.equal(raw.fromUpstream(fixtureJson('llamacpp-completion.json'), chatReq, llamacpp).model, 'llama2');
     assert.equal(raw.fromUpstream(fixtureJson('tgi-generate-response.json'), chatReq, tgi).model, 'llama2');
   });
 
@@ -210,7 +210,8 @@ describe('raw fromStreamMessage', () => {
 
   test('TGI: an error event', () => {
     assert.deepEqual(runStream([fixtureJson('tgi-error.json')]), [
-      { type: 'error', message: 'Input validation error: `top_p` must be > 0.0 and < 1.0', code: 'validation' },
+      // As TGI's HTTP 422 for the same error reads.
+      { type: 'error', message: 'Input validation error: `top_p` must be > 0.0 and < 1.0', errorType: 'invalid_request_error', code: 'validation' },
     ]);
   });
 
@@ -231,7 +232,7 @@ describe('raw fromStreamMessage', () => {
 
   test('llama.cpp: an error event', () => {
     assert.deepEqual(runStream([fixtureJson('llamacpp-error.json')], llamacpp), [
-      { type: 'error', message: "[json.exception.out_of_range.403] key 'prompt' not found", errorType: 'invalid_request_error', code: '400' },
+      { type: 'error', message: "[json.exception.out_of_range.403] key 'prompt' not found", errorType: 'invalid_request_error', code: null },
     ]);
   });
 
