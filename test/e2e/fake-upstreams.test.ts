@@ -4,6 +4,7 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ndjson, openStream, parseSse, post, sseData } from '../support/http-client';
 import { type FakeUpstream, htmlErrorPage, startLlamaCpp, startOllama, startOpenAi, startTgi } from '../support/upstreams';
 
@@ -142,10 +143,17 @@ describe('llama.cpp', () => {
       [
         ['A', false],
         [' b', false],
+        // The end-of-sequence token, as the real server sends it.
+        ['', false],
         ['', true],
       ],
     );
     assert.equal(ev.at(-1).stop_type, 'eos');
+    assert.equal(ev.at(-1).model, '/models/llama-2-7b-chat.Q4_K_M.gguf');
+    // Like the real server, it closes the connection after a stream despite announcing keep-alive;
+    // wait for that, so the next test's request does not land on the closing connection.
+    assert.match(r.headers.get('keep-alive') ?? '', /timeout=5/);
+    await sleep(100);
   });
 });
 

@@ -92,6 +92,11 @@ export interface FakeUpstream {
   last(): RecordedRequest;
   /** Resolves with the next request to arrive (its body read). */
   nextRequest(): Promise<RecordedRequest>;
+  /**
+   * Requests that arrived on a connection the fake had already given up (`closeAfter` of a stream),
+   * and were dropped unanswered, as a real server's closed socket drops them.
+   */
+  readonly dropped: number;
   /** Stop listening and destroy every open connection. */
   close(): Promise<void>;
 }
@@ -127,7 +132,20 @@ export interface StreamPlan {
   errorFrame: (message: string) => string;
   /** An unparseable frame in the kind's framing, for `garbage`. */
   garbageFrame: string;
+  /**
+   * The server closes the connection after the stream, although it announced keep-alive (llama.cpp's
+   * server does, see test/support/README note in llamacpp-server.ts). A request the client sends on it
+   * before it sees the close is dropped: the fake closes it a little later, so that this race, which
+   * the real server loses one time in three or so, happens every time.
+   */
+  closeAfter?: boolean;
 }
+
+/** Connections a stream with `closeAfter` has ended: what arrives on them is dropped. */
+const retired = new WeakSet<object>();
+
+/** How long a retired connection stays open, so that the client's next request can race it. */
+const RETIRE_DELAY_MS = 30;
 
 /** One upstream kind: its request handler and its internal-error answer (used for `stream-error` on a non-streamed request). */
 export interface KindHandler {
@@ -201,8 +219,14 @@ export async function startFakeUpstream(kind: KindHandler): Promise<FakeUpstream
   let behaviour = defaultBehaviour();
   const requests: RecordedRequest[] = [];
   let waiters: Array<(r: RecordedRequest) => void> = [];
+  let dropped = 0;
 
   const server = http.createServer((req, res) => {
+    if (retired.has(req.socket)) {
+      dropped++;
+      req.socket.destroy();
+      return;
+    }
     void onRequest(req, res).catch((err: unknown) => {
       // A bug in a fake must fail loudly, not look like an upstream quirk.
       process.stderr.write(`fake upstream crashed: ${String((err as Error)?.stack ?? err)}\n`);
@@ -308,12 +332,16 @@ export async function startFakeUpstream(kind: KindHandler): Promise<FakeUpstream
     get behaviour() {
       return behaviour;
     },
+    get dropped() {
+      return dropped;
+    },
     set(settings) {
       behaviour = { ...behaviour, ...settings };
     },
     reset() {
       behaviour = defaultBehaviour();
       requests.length = 0;
+      dropped = 0;
     },
     last() {
       const r = requests[requests.length - 1];
@@ -370,6 +398,12 @@ async function writeStream(res: ServerResponse, b: Behaviour, plan: StreamPlan, 
     return;
   }
   res.end(plan.tail);
+  if (plan.closeAfter) {
+    const socket = res.socket;
+    if (!socket) return;
+    retired.add(socket);
+    setTimeout(() => socket.destroy(), RETIRE_DELAY_MS).unref();
+  }
 }
 
 /** Reads `x.rec.rawBody` as JSON the way a server would: `{ ok, value }` or `{ ok: false, error }`. */

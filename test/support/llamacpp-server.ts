@@ -2,10 +2,16 @@
  * A fake llama.cpp server (`/completion`, alias `/completions`), per wire-formats.md §3: `prompt`
  * is required (400 otherwise), `n_predict` falls back to `max_tokens`, streams are `data: {...}`
  * with a final `stop:true` event whose content is empty, and no `[DONE]`.
+ *
+ * As the real `llama-server` (checked with the build in shared/llamacpp): `model` is the model's
+ * file path, an end-of-sequence token comes as an empty event before the final one, errors close
+ * the connection, and after every stream the connection is closed although `Keep-Alive` was
+ * announced (`closeAfter`).
  */
 import { type Exchange, type FakeUpstream, type Json, isObject, parseJsonBody, startFakeUpstream, textOf } from './fake-upstream';
 
-const MODEL = 'llama-2-7b-chat.Q4_K_M.gguf';
+// The server reports the path it loaded the model from (unless started with --alias).
+const MODEL = '/models/llama-2-7b-chat.Q4_K_M.gguf';
 
 function llamaError(code: number, message: string, type: string): Json {
   return { error: { code, message, type } };
@@ -27,20 +33,21 @@ function timings(promptN: number, predictedN: number): Json {
 
 function handle(x: Exchange): Promise<void> | void {
   const { req, rec, b } = x;
+  const close = { connection: 'close' };
   if (rec.path !== '/completion' && rec.path !== '/completions') {
-    return x.send(404, llamaError(404, 'File Not Found', 'not_found_error'));
+    return x.send(404, llamaError(404, 'File Not Found', 'not_found_error'), close);
   }
-  if (req.method !== 'POST') return x.send(405, llamaError(405, 'Method Not Allowed', 'invalid_request_error'));
+  if (req.method !== 'POST') return x.send(405, llamaError(405, 'Method Not Allowed', 'invalid_request_error'), close);
   const parsed = parseJsonBody(rec.rawBody);
   if (!parsed.ok) {
-    return x.send(400, llamaError(400, `[json.exception.parse_error.101] parse error: ${parsed.error}`, 'invalid_request_error'));
+    return x.send(400, llamaError(400, `[json.exception.parse_error.101] parse error: ${parsed.error}`, 'invalid_request_error'), close);
   }
   const body: Json = parsed.value;
   if (!isObject(body) || !('prompt' in body)) {
-    return x.send(400, llamaError(400, "[json.exception.out_of_range.403] key 'prompt' not found", 'invalid_request_error'));
+    return x.send(400, llamaError(400, "[json.exception.out_of_range.403] key 'prompt' not found", 'invalid_request_error'), close);
   }
   if (typeof body.prompt !== 'string' && !Array.isArray(body.prompt)) {
-    return x.send(400, llamaError(400, '"prompt" must be a string, a list of tokens, a list of mixed strings & tokens, or a list of prompts', 'invalid_request_error'));
+    return x.send(400, llamaError(400, '"prompt" must be a string, a list of tokens, a list of mixed strings & tokens, or a list of prompts', 'invalid_request_error'), close);
   }
 
   const model = b.model ?? MODEL;
@@ -76,11 +83,15 @@ function handle(x: Exchange): Promise<void> | void {
 
   if (body.stream === true) {
     const event = (o: Json): string => `data: ${JSON.stringify(o)}\n\n`;
+    const chunks = x.tokens.map((t, i) =>
+      event({ index: 0, content: t, tokens: [1000 + i], stop: false, id_slot: -1, tokens_predicted: i + 1, tokens_evaluated: b.promptTokens }),
+    );
+    // The end-of-sequence token is generated too, as an event without text.
+    if (stopType === 'eos') chunks.push(event({ index: 0, content: '', tokens: [2], stop: false, id_slot: -1, tokens_predicted: chunks.length + 1, tokens_evaluated: b.promptTokens }));
     return x.stream({
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
-      chunks: x.tokens.map((t, i) =>
-        event({ index: 0, content: t, tokens: [1000 + i], stop: false, id_slot: 0, tokens_predicted: i + 1, tokens_evaluated: b.promptTokens }),
-      ),
+      headers: { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no', 'keep-alive': 'timeout=5, max=100' },
+      closeAfter: true,
+      chunks,
       // In stream mode the text was already sent: the final event's content is empty.
       tail: event(final('', true)),
       errorFrame: (message) => event(llamaError(500, message, 'server_error')),
