@@ -53,7 +53,7 @@ export async function startLlamaServer(extraArgs: string[] = [], port?: number):
     );
   }
   const p = port ?? (await freePort());
-  const args = ['-m', LLAMA_MODEL, '--host', '127.0.0.1', '--port', String(p), '-c', '512', '-t', '1', '-tb', '1', '--parallel', '4', ...extraArgs];
+  const args = ['-m', LLAMA_MODEL, '--host', '127.0.0.1', '--port', String(p), '-c', '512', '-t', '1', '-tb', '1', ...extraArgs];
   const child = spawn(LLAMA_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (b: Buffer) => {
