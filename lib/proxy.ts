@@ -2,7 +2,7 @@ import { Agent as HttpAgent, type Agent, type ClientRequest, type IncomingMessag
 import { Agent as HttpsAgent } from 'node:https';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { log } from './debug';
-import { attemptOf, IDLE_SOCKET_MS, shouldRetry } from './transport/stale-socket';
+import { attemptOf, dropIdleSockets, IDLE_SOCKET_MS, peerOf, shouldRetry } from './transport/stale-socket';
 
 /** What the transport calls back with; the only coupling between http-proxy-middleware and the rest. */
 export interface TransportHandlers {
@@ -91,7 +91,9 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
     plugins: [
       (proxyServer) => {
         proxyServer.on('proxyReq', (proxyReq, req, res) => {
-          attemptOf(req).proxyReq = proxyReq;
+          const attempt = attemptOf(req);
+          attempt.proxyReq = proxyReq;
+          attempt.peer = peerOf(proxyReq.socket);
           targetOf(req)?.handlers.onProxyReq(proxyReq, req, res);
         });
         proxyServer.on('proxyRes', (proxyRes, req, res) => {
@@ -102,12 +104,13 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
           const upstream = targetOf(req);
           const attempt = attemptOf(req);
           if (upstream && shouldRetry(err, req, res as ServerResponse, attempt)) {
-            // A kept-alive connection the server had closed: the same request once more, on a new
-            // or another pooled connection. The body was read before the first attempt, so the
-            // proxyReq handler writes it again.
-            log('retrying on another connection after %s on a reused one', (err as Error & { code?: string }).code);
+            // A kept-alive connection the server had closed: the same request once more, on a fresh
+            // connection (the other idle ones to that server are dropped first). The body was read
+            // before the first attempt, so the proxyReq handler writes it again.
+            log('retrying on a fresh connection after %s on a reused one', (err as Error & { code?: string }).code);
             attempt.retried = true;
             attempt.proxyReq = undefined;
+            dropIdleSockets(agent, attempt.peer);
             proxyServer.web(req, res as ServerResponse, { ...sendOptions, target: upstream.target as never });
             return;
           }

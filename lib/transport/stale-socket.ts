@@ -1,4 +1,5 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * How long an idle upstream connection stays in the default agents' pools, in ms. Servers close idle
@@ -17,6 +18,8 @@ export interface Attempt {
   responded: boolean;
   /** This request has already been sent a second time. */
   retried: boolean;
+  /** `address:port` of the upstream the current attempt's socket is connected to, when known. */
+  peer: string | undefined;
 }
 
 const attempts = new WeakMap<IncomingMessage, Attempt>();
@@ -25,7 +28,7 @@ const attempts = new WeakMap<IncomingMessage, Attempt>();
 export function attemptOf(req: IncomingMessage): Attempt {
   let attempt = attempts.get(req);
   if (attempt === undefined) {
-    attempt = { proxyReq: undefined, responded: false, retried: false };
+    attempt = { proxyReq: undefined, responded: false, retried: false, peer: undefined };
     attempts.set(req, attempt);
   }
   return attempt;
@@ -44,4 +47,22 @@ export function shouldRetry(err: Error & { code?: string }, req: IncomingMessage
   if (attempt.proxyReq?.reusedSocket !== true) return false;
   if (err.code === undefined || !STALE_SOCKET_CODES.has(err.code)) return false;
   return !res.headersSent && !res.destroyed && req.socket?.destroyed !== true;
+}
+
+/** `address:port` of a connected socket's far end, if it is connected. */
+export function peerOf(socket: Socket | null | undefined): string | undefined {
+  return socket?.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
+}
+
+/**
+ * Closes the agent's idle connections to this peer: when the server has closed one pooled
+ * connection under us, its other idle ones are as suspect (llama.cpp closes each one after a
+ * stream), and the retry must go out on a fresh connection, not on the next stale one. Called
+ * right before the retry, in the same tick, so that the retry finds no idle socket to that peer.
+ */
+export function dropIdleSockets(agent: Agent, peer: string | undefined): void {
+  if (peer === undefined) return;
+  for (const sockets of Object.values(agent.freeSockets)) {
+    for (const socket of [...(sockets ?? [])]) if (peerOf(socket) === peer) socket.destroy();
+  }
 }
