@@ -104,6 +104,15 @@ describe('a server that closes the connection after every stream (llama.cpp)', (
     assert.equal(llama.requests.length, 50);
   });
 
+  test('8 parallel streams, 10 rounds: all answered (a retry never lands on another stale connection)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const rs = await Promise.all(Array.from({ length: 8 }, () => post(`${proxy.url}/llama`, chat({ stream: true }))));
+      assert.deepEqual(rs.map((r) => r.status), Array(8).fill(200), `round ${round}`);
+      assert.ok(rs.every((r) => sseData(r.text).at(-1) === '[DONE]'));
+    }
+    assert.ok(llama.dropped > 0);
+  });
+
   test('non-streamed and streamed requests interleaved', async () => {
     for (let i = 0; i < 20; i++) {
       const r = await post(`${proxy.url}/llama`, chat({ stream: i % 2 === 0 }));
