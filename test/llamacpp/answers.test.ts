@@ -78,7 +78,7 @@ for (const format of ['raw', 'openai'] as const) {
       test('openai SDK, streamed with include_usage: the same text, stop, and the same usage', async () => {
         const client = h.client(format);
         const req = body(format, kind, { stream: true, stream_options: { include_usage: true } });
-        const stream: AsyncIterable<any> = kind === 'chat' ? await client.chat.completions.create(req as never) : await client.completions.create(req as never);
+        const stream = (kind === 'chat' ? await client.chat.completions.create(req as never) : await client.completions.create(req as never)) as unknown as AsyncIterable<any>;
         let text = '';
         let finish: string | null = null;
         let usage: any;

@@ -8,10 +8,25 @@ import { type Exchange, type FakeUpstream, type Json, isObject, parseJsonBody, s
 export interface FakeOpenAiOptions {
   /** Model names served; others get 404 `model_not_found`. Defaults to accepting any name. Read per request. */
   models?: string[];
+  /**
+   * Behave as llama.cpp's `/v1` layer does (checked against the real `llama-server`): `model` is the
+   * server's model file path whatever the request said, usage has `prompt_tokens_details`, the chat
+   * stream opens with `delta: {role, content: null}`, errors carry the HTTP status as an integer
+   * `code`, and the connection is closed after every stream although keep-alive was announced.
+   */
+  llamacpp?: boolean;
 }
+
+/** What llama.cpp's server reports as the model (the path it was loaded from). */
+export const LLAMACPP_MODEL_PATH = '/models/llama-2-7b-chat.Q4_K_M.gguf';
 
 function oaiError(message: string, type: string, param: string | null = null, code: string | null = null): Json {
   return { error: { message, type, param, code } };
+}
+
+/** llama.cpp's error body: the HTTP status as an integer code, no param. */
+function llamaError(status: number, message: string, type: string): Json {
+  return { error: { code: status, message, type } };
 }
 
 let seq = 0;
@@ -46,9 +61,11 @@ function handle(x: Exchange, opts: FakeOpenAiOptions): Promise<void> | void {
     );
   }
 
-  const model = b.model ?? body.model;
+  const llamacpp = opts.llamacpp === true;
+  const model = b.model ?? (llamacpp ? LLAMACPP_MODEL_PATH : body.model);
   const completionTokens = b.completionTokens ?? x.tokens.length;
-  const usage = { prompt_tokens: b.promptTokens, completion_tokens: completionTokens, total_tokens: b.promptTokens + completionTokens };
+  const usage: Json = { prompt_tokens: b.promptTokens, completion_tokens: completionTokens, total_tokens: b.promptTokens + completionTokens };
+  if (llamacpp) usage.prompt_tokens_details = { cached_tokens: 0 };
   const created = unixNow();
   seq += 1;
   const id = route === 'chat' ? `chatcmpl-fake${seq}` : `cmpl-fake${seq}`;
@@ -63,19 +80,22 @@ function handle(x: Exchange, opts: FakeOpenAiOptions): Promise<void> | void {
       event({ id, object: chunkObject, created, model, system_fingerprint, choices, ...(includeUsage ? { usage: null } : {}), ...extra });
     const choice = (piece: string | undefined, finish: string | null, first = false): Json =>
       route === 'chat'
-        ? { index: 0, delta: piece === undefined ? {} : first ? { role: 'assistant', content: piece } : { content: piece }, logprobs: null, finish_reason: finish }
+        ? { index: 0, delta: piece === undefined ? {} : first ? { role: 'assistant', content: llamacpp ? null : piece } : { content: piece }, logprobs: null, finish_reason: finish }
         : { text: piece ?? '', index: 0, logprobs: null, finish_reason: finish };
     const chunks = x.tokens.map((t) => chunk([choice(t, null)]));
     let tail = chunk([choice(undefined, b.finishReason)]);
     if (includeUsage) tail += chunk([], { usage });
     tail += 'data: [DONE]\n\n';
     return x.stream({
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+      headers: llamacpp
+        ? { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no', 'keep-alive': 'timeout=5, max=100' }
+        : { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+      closeAfter: llamacpp,
       // The role chunk is a preamble so that fault counts (`afterChunks`) count content chunks only.
       preamble: route === 'chat' ? chunk([choice('', null, true)]) : undefined,
       chunks,
       tail,
-      errorFrame: (message) => event(oaiError(message, 'server_error')),
+      errorFrame: (message) => event(llamacpp ? llamaError(500, message, 'server_error') : oaiError(message, 'server_error')),
       garbageFrame: 'data: {"id":"chatcmpl-1","choices":[\n\n',
     });
   }
@@ -92,6 +112,6 @@ function handle(x: Exchange, opts: FakeOpenAiOptions): Promise<void> | void {
 export function startOpenAi(opts: FakeOpenAiOptions = {}): Promise<FakeUpstream> {
   return startFakeUpstream({
     handle: (x) => handle(x, opts),
-    internalError: (message) => ({ status: 500, body: oaiError(message, 'server_error') }),
+    internalError: (message) => ({ status: 500, body: opts.llamacpp ? llamaError(500, message, 'server_error') : oaiError(message, 'server_error') }),
   });
 }
