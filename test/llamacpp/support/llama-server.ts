@@ -64,7 +64,13 @@ export async function startLlamaServer(extraArgs: string[] = [], port?: number):
   child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
-  void exited.then(() => (gone = true));
+  // However the test process ends, the server ends with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => {
+    gone = true;
+    process.off('exit', killOnExit);
+  });
   const url = `http://127.0.0.1:${p}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -83,7 +89,10 @@ export async function startLlamaServer(extraArgs: string[] = [], port?: number):
   }
   const end = async (signal: NodeJS.Signals) => {
     if (!gone) child.kill(signal);
+    // A server still holding connections may take its time over SIGTERM: never leave one behind.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
     await exited;
+    clearTimeout(timer);
   };
   return { url, port: p, process: child, log: () => output, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }
