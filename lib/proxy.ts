@@ -77,16 +77,14 @@ export function transportFor(agent: Agent, targetOf: TargetOf): Transport {
 }
 
 function createTransport(agent: Agent, targetOf: TargetOf): Transport {
-  // What http-proxy needs for a request sent again: http-proxy-middleware hands these to it per request.
+  // The http-proxy options, also for a request sent again (http-proxy-middleware hands them over per
+  // request, so a retry must too).
   const sendOptions = { agent, changeOrigin: true, ignorePath: true, selfHandleResponse: true };
   return createProxyMiddleware<IncomingMessage, ServerResponse>({
     // Replaced per request by `router`; http-proxy-middleware insists on having one.
     target: 'http://127.0.0.1',
     router: (req) => targetOf(req)?.target as never,
-    agent,
-    changeOrigin: true,
-    ignorePath: true,
-    selfHandleResponse: true,
+    ...sendOptions,
     ejectPlugins: true,
     plugins: [
       (proxyServer) => {
@@ -111,8 +109,13 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
             attempt.retried = true;
             attempt.proxyReq = undefined;
             dropIdleSockets(agent, attempt.peer);
-            proxyServer.web(req, res as ServerResponse, { ...sendOptions, target: upstream.target as never });
-            return;
+            try {
+              proxyServer.web(req, res as ServerResponse, { ...sendOptions, target: upstream.target as never });
+              return;
+            } catch (retryErr) {
+              // Never let a throw escape an event handler: the first failure is answered below.
+              log('could not send the request again: %s', (retryErr as Error).message);
+            }
           }
           const handlers = upstream?.handlers;
           if (handlers) handlers.onError(err, req, res as ServerResponse);
