@@ -55,6 +55,20 @@ describe('context overflow: 400 invalid_request_error, code context_length_excee
   });
 });
 
+describe('concurrent long answers fill the shared context mid-stream', () => {
+  for (const format of ['raw', 'openai'] as const) {
+    test(`${format}: error events with code context_length_exceeded, no [DONE]`, async () => {
+      const req = { model: MODEL, prompt: '[INST] Tell me a story [/INST] Once upon a time', max_tokens: 500, stream: true };
+      const rs = await Promise.all(Array.from({ length: 4 }, () => post(h.route(format, 'completions'), req, { timeoutMs: 20_000 })));
+      const errors = rs.map((r) => sseData(r.text).at(-1)).filter((f) => f !== '[DONE]');
+      assert.ok(errors.length > 0, 'the context never filled up; the test proves nothing');
+      for (const f of errors) {
+        assert.deepEqual(f, { error: { message: 'Context size has been exceeded.', type: 'invalid_request_error', param: null, code: 'context_length_exceeded' } });
+      }
+    });
+  }
+});
+
 describe('the server stopped or killed', () => {
   test('stopped: 502 upstream_unreachable, JSON and streamed', async () => {
     const s = await startLlamaServer();
