@@ -17,6 +17,9 @@ export interface RawOptions {
   /** Bytes to send after `pauseMs` (the first write is `request`). */
   later?: string | Buffer;
   pauseMs?: number;
+  /** Bytes sent one at a time, every `dripEveryMs` (default 50), after `request`. */
+  drip?: Buffer;
+  dripEveryMs?: number;
   timeoutMs?: number;
 }
 
@@ -77,7 +80,16 @@ export function rawRequest(url: string, request: string | Buffer, opts: RawOptio
       buf = Buffer.concat([buf, c]);
       settle();
     });
+    let dripTimer: NodeJS.Timeout | undefined;
+    if (opts.drip !== undefined) {
+      let i = 0;
+      dripTimer = setInterval(() => {
+        if (socket.destroyed || i >= opts.drip!.length) return clearInterval(dripTimer);
+        socket.write(opts.drip!.subarray(i, ++i));
+      }, opts.dripEveryMs ?? 50);
+    }
     socket.on('close', () => {
+      clearInterval(dripTimer);
       closed = true;
       settle();
     });
