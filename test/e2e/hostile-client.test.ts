@@ -51,6 +51,16 @@ before(async () => {
   proxy = await startApp(routes);
   parsed = await startApp((app) => {
     app.use(express.json({ limit: '10mb' }));
+    // A body parser may hand over anything; this body throws when serialised.
+    app.use('/unserialisable', (req, _res, next) => {
+      Object.defineProperty(req.body, 'toJSON', {
+        value: () => {
+          throw new Error('not serialisable');
+        },
+      });
+      next();
+    });
+    app.use('/unserialisable', aiProxy(llama2Config('chat', 'ollama', chat, { logging })));
     routes(app);
   });
 });
@@ -130,6 +140,13 @@ describe(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is a 400 at parse tim
       assert.ok(reports.at(-1)!.request_payload!.includes('[[[['));
     });
   }
+});
+
+test('a request body that cannot be serialised for the statistics: the answer and the report still come', async () => {
+  const r = await post(`${parsed.url}/unserialisable`, chatBody());
+  assert.equal(r.status, 200, r.text);
+  assert.equal(reports.at(-1)!.request_payload, '[the request body could not be serialised]');
+  assert.equal(reports.at(-1)!.status, 200);
 });
 
 describe('user hooks', () => {

@@ -65,6 +65,12 @@ describe('readJsonBody: Content-Encoding', () => {
     assert.equal(r.status, 413);
   });
 
+  test('the limit applies to the bytes received too (endless empty gzip members inflate to nothing)', async () => {
+    const empty = gzipSync(Buffer.alloc(0));
+    const r = await rejection(() => readJsonBody(incoming([Buffer.concat(Array.from({ length: 100 }, () => empty))], { 'content-encoding': 'gzip' }), LIMIT));
+    assert.equal(r.status, 413);
+  });
+
   test('a body that is not what its Content-Encoding says is a 400', async () => {
     const r = await rejection(() => readJsonBody(incoming([TEXT], { 'content-encoding': 'gzip' }), LIMIT));
     assert.deepEqual(r, { status: 400, code: 'invalid_encoding', message: 'the request body could not be decoded as its Content-Encoding says' });
