@@ -33,13 +33,13 @@ export function okResponse(body: Record<string, unknown>): string {
 
 /**
  * Writes `bytes` (or what `bytes(body)` gives) to the socket as the whole answer, then ends the
- * connection. Each answer says `Connection: close`, as a server closing after it must (a closed
+ * connection. Each final answer says `Connection: close`, as a server closing after it must (a closed
  * socket left in the proxy's keep-alive pool is another issue's subject, not these tests').
  */
 function raw(bytes: string | ((body: Record<string, unknown>) => string), keepOpen = false): Answer {
   return (req, _res, body) => {
     const socket: Socket = req.socket;
-    const text = (typeof bytes === 'string' ? bytes : bytes(body)).replace(/^(HTTP\/1\.1 (?!101)[^\r\n]*\r\n)/gm, '$1Connection: close\r\n');
+    const text = (typeof bytes === 'string' ? bytes : bytes(body)).replace(/^(HTTP\/1\.1 (?!1)[^\r\n]*\r\n)/gm, '$1Connection: close\r\n');
     socket.write(text, 'latin1');
     if (!keepOpen) socket.end();
   };
