@@ -122,8 +122,10 @@ const routeConfig = fc.record({
   logStats: fc.boolean(),
 });
 
+type RouteConfig = typeof routeConfig extends fc.Arbitrary<infer T> ? T : never;
+
 /** Parses like the middleware does; returns the upstream body text, or the ProxyError. */
-async function parse(bytes: Buffer, cuts: number[], headers: Record<string, string>, rc: fc.Value<typeof routeConfig>): Promise<unknown> {
+async function parse(bytes: Buffer, cuts: number[], headers: Record<string, string>, rc: RouteConfig): Promise<unknown> {
   const config = validateConfig({
     route_type: rc.route,
     model: { provider: 'llama2', ...(rc.name ? { name: rc.name } : {}), options: { llama2_format: rc.format, upstream_url: rc.url } },
