@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
 import { readJsonBody } from './body';
 import { validateConfig, type ResolvedConfig } from './config';
@@ -6,6 +7,7 @@ import { log } from './debug';
 import { ProxyError, sendError } from './errors';
 import { attachExchange, exchangeOf, type Exchange } from './exchange';
 import type { Format, FormatContext } from './formats/format';
+import { upstreamHeaderFilter, type UpstreamHeaderFilter } from './headers/upstream-headers';
 import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
 import { defaultAgent, proxyTarget, transportFor, type Transport, type UpstreamTarget } from './proxy';
@@ -14,6 +16,7 @@ import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
 import type { AiProxyConfig } from './types';
+import { isRelayableStatus } from './upstream-status';
 import { redact } from './upstream-error';
 
 /** An Express-compatible middleware (works with plain `http` too). */
@@ -56,6 +59,7 @@ class Route {
   private readonly secrets: string[];
   private readonly parts: RouteParts;
   private readonly upstream: UpstreamTarget;
+  private readonly filterHeaders: UpstreamHeaderFilter;
   /** Upstream paths, without and with streaming; query auth already in them unless it is per request. */
   private basePath: string;
   private streamPath: string;
@@ -68,6 +72,7 @@ class Route {
     this.format = getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
     this.secrets = secretsOf(config.auth);
+    this.filterHeaders = upstreamHeaderFilter(config);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
     const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
@@ -91,7 +96,7 @@ class Route {
     }
     const startedAt = performance.now();
     try {
-      const body = readJsonBody(req, this.config.max_request_body_size);
+      const body = readJsonBody(req, this.config.max_request_body_size, this.config.request_body_timeout);
       if (body instanceof Promise) body.then((b) => this.forward(req, res, next, b, startedAt), (err) => this.fail(res, err));
       else this.forward(req, res, next, body, startedAt);
     } catch (err) {
@@ -129,7 +134,8 @@ class Route {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (err instanceof ProxyError) {
-      if (err.status === 413) res.setHeader('connection', 'close');
+      // The rest of the body is not read: close rather than leave the connection to what the client still sends.
+      if (err.status === 408 || err.status === 413 || err.status === 415) res.setHeader('connection', 'close');
       sendError(res, err);
       return;
     }
@@ -137,7 +143,7 @@ class Route {
     sendError(res, new ProxyError(500, 'internal error in express-ai-proxy', 'api_error'));
   }
 
-  private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage): void => {
+  private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
     if (!exchange) return;
     if (exchange.clientGone) {
@@ -146,7 +152,7 @@ class Route {
       return;
     }
     try {
-      this.prepareUpstreamRequest(proxyReq, req, exchange);
+      this.prepareUpstreamRequest(proxyReq, req, res, exchange);
     } catch (err) {
       // A throw here would escape http-proxy's event and take the process down: fail the request instead.
       log('could not prepare the upstream request: %s', (err as Error).message);
@@ -154,13 +160,15 @@ class Route {
     }
   };
 
-  private prepareUpstreamRequest(proxyReq: ClientRequest, req: IncomingMessage, exchange: Exchange): void {
+  private prepareUpstreamRequest(proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
     exchange.proxyReq = proxyReq;
     if (proxyReq.path !== exchange.path) proxyReq.path = exchange.path;
-    proxyReq.removeHeader('transfer-encoding');
-    proxyReq.removeHeader('connection');
-    // We read the answer ourselves; a compressed one would need inflating first.
-    proxyReq.removeHeader('accept-encoding');
+    this.filterHeaders(proxyReq, req.headers);
+    // Node reports a 101 as `upgrade`, not `response`: unanswered, the request would hang.
+    proxyReq.once('upgrade', (proxyRes: IncomingMessage, socket: Socket) => {
+      socket.destroy();
+      this.refuseStatus(res, exchange, proxyRes.statusCode);
+    });
     proxyReq.setHeader('content-type', 'application/json');
     proxyReq.setHeader('content-length', exchange.payload.length);
     if (exchange.llmReq.stream) proxyReq.setHeader('accept', this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream');
@@ -172,10 +180,23 @@ class Route {
     proxyReq.write(exchange.payload);
   }
 
+  /** An upstream status that is not a final 2xx/4xx/5xx answer cannot be relayed (Node may even throw on it). */
+  private refuseStatus(res: ServerResponse, exchange: Exchange, status: number | undefined): void {
+    const error = new ProxyError(502, `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`, 'api_error', 'bad_upstream_status');
+    log('upstream status refused: %s', status);
+    sendError(res, error, modelHeader(this.parts, exchange));
+    reportStatistics(this.config, exchange, error.status, undefined, undefined);
+  }
+
   private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
     if (!exchange) return;
-    const status = proxyRes.statusCode ?? 502;
+    if (!isRelayableStatus(proxyRes.statusCode)) {
+      proxyRes.destroy();
+      this.refuseStatus(res, exchange, proxyRes.statusCode);
+      return;
+    }
+    const status = proxyRes.statusCode;
     if (exchange.llmReq.stream && status >= 200 && status < 300) {
       relayStream(proxyRes, res, exchange, this.parts);
       return;

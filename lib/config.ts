@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import Joi from 'joi';
 import { AiProxyConfigError, type ConfigProblem } from './errors';
+import { NEVER_FORWARDED, type ForwardHeadersConfig } from './headers/upstream-headers';
 import type { AiProxyConfig, AuthConfig, Llama2Format, LoggingConfig, RawDialect, RouteType } from './types';
 
 /** The config after validation: every default filled in, the short form folded into `model.options`. */
@@ -29,6 +30,8 @@ export interface ResolvedConfig {
   model_name_header: boolean;
   upstream_timeout: number;
   agent: HttpAgent | undefined;
+  request_body_timeout: number;
+  forward_headers: ForwardHeadersConfig | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -37,6 +40,10 @@ const MiB = 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BODY_SIZE = 8 * MiB;
 export const DEFAULT_MAX_RESPONSE_BODY_SIZE = 32 * MiB;
 export const DEFAULT_UPSTREAM_TIMEOUT = 60_000;
+/** A client that has not finished sending its body after this long is answered 408. */
+export const DEFAULT_REQUEST_BODY_TIMEOUT = 30_000;
+
+const headerName = Joi.string().min(1).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name');
 
 const llama2Formats: Llama2Format[] = ['raw', 'ollama', 'openai'];
 
@@ -91,6 +98,12 @@ const schema = Joi.object({
   model_name_header: Joi.boolean().default(true),
   upstream_timeout: Joi.number().integer().greater(0).default(DEFAULT_UPSTREAM_TIMEOUT),
   agent: Joi.object().instance(HttpAgent, 'http.Agent'),
+  request_body_timeout: Joi.number().integer().greater(0).default(DEFAULT_REQUEST_BODY_TIMEOUT),
+  forward_headers: Joi.object({
+    // The hop-by-hop and framing headers cannot be allowed: forwarding them would break the upstream request.
+    allow: Joi.array().items(headerName.invalid(...NEVER_FORWARDED).insensitive()),
+    deny: Joi.array().items(headerName),
+  }),
 }).required();
 
 /**
@@ -178,6 +191,8 @@ function describe(detail: Joi.ValidationErrorItem): ConfigProblem {
         message: `${missing.map((m) => prefix + m).join(', ')} must be set together with ${present.map((p) => prefix + p).join(', ')}`,
       };
     }
+    case 'any.invalid':
+      return { path, message: `${path} cannot be allowed: hop-by-hop and body-framing headers (${NEVER_FORWARDED.join(', ')}) never go upstream` };
     case 'any.only':
       return { path, message: `${path} must be ${hint ?? `one of ${formatList(ctx.valids)}`}${secret ? '' : `, got ${JSON.stringify(ctx.value)}`}` };
     case 'string.uri':

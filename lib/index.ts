@@ -4,6 +4,7 @@ export { AiProxyConfigError, type ConfigProblem } from './errors';
 export type {
   AiProxyConfig,
   AuthConfig,
+  ForwardHeadersConfig,
   Llama2Format,
   LoggingConfig,
   ModelConfig,

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProxyError, sendError, UpstreamFormatError } from './errors';
 import type { Exchange } from './exchange';
 import { readUpstreamBody } from './read-upstream';
-import { modelHeader, type RouteParts } from './route-parts';
+import { safeHeaderValue } from './headers/header-value';
+import { modelHeader, modelHeaderValue, type RouteParts } from './route-parts';
 import { reportStatistics } from './statistics';
 import { redact, upstreamError } from './upstream-error';
 
@@ -26,7 +27,7 @@ export function relayJson(
     const status = proxyRes.statusCode ?? 502;
     if (status < 200 || status >= 300) {
       const retryAfter = proxyRes.headers['retry-after'];
-      const headers = retryAfter ? { 'retry-after': String(retryAfter), ...modelHeader(parts, exchange) } : modelHeader(parts, exchange);
+      const headers = retryAfter ? { 'retry-after': safeHeaderValue(String(retryAfter)), ...modelHeader(parts, exchange) } : modelHeader(parts, exchange);
       sendError(res, upstreamError(status, proxyRes.headers['content-type'], text, parts.secrets), headers);
       reportStatistics(parts.config, exchange, status, undefined, undefined);
       return;
@@ -50,7 +51,7 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(out),
   };
-  if (parts.config.model_name_header) headers['x-llm-model'] = `llama2/${exchange.llmReq.model}`;
+  if (parts.config.model_name_header) headers['x-llm-model'] = modelHeaderValue(exchange.llmReq.model);
   res.writeHead(200, headers);
   res.end(out);
   reportStatistics(parts.config, exchange, 200, completion.usage, parts.config.logging.log_payloads ? out : undefined);

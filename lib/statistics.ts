@@ -35,14 +35,44 @@ export function reportStatistics(
     stats.cost = (prompt * (input_cost ?? 0) + completion * (output_cost ?? 0)) / 1_000_000;
   }
   if (config.logging.log_payloads) {
-    stats.request_payload = JSON.stringify(withoutParam(exchange.llmReq.body, config.auth.param_name));
+    stats.request_payload = serialise(withoutParam(exchange.llmReq.body, config.auth.param_name));
     if (responsePayload !== undefined) stats.response_payload = responsePayload;
   }
   logStats('%s %s status=%d prompt_tokens=%d completion_tokens=%d latency_ms=%d', stats.route_type, stats.model, status, prompt, completion, stats.latency_ms);
+  callHook(config.logging.on_statistics, stats);
+}
+
+/**
+ * Runs the user's hook after the answer has gone: neither a throw nor, from an async hook, a
+ * rejection may escape (an unhandled rejection ends a Node process).
+ */
+function callHook(hook: ((stats: ProxyStatistics) => unknown) | undefined, stats: ProxyStatistics): void {
+  if (hook === undefined) return;
   try {
-    config.logging.on_statistics?.(stats);
+    const result = hook(stats) as unknown;
+    if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (err: unknown) => logStats('on_statistics rejected: %s', describeError(err)));
+    }
   } catch (err) {
-    logStats('on_statistics threw: %s', (err as Error).message);
+    logStats('on_statistics threw: %s', describeError(err));
+  }
+}
+
+function describeError(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'an unprintable value';
+  }
+}
+
+/** The request body as text; a body that cannot be serialised (a parser in front may hand us anything) never throws here. */
+function serialise(body: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    logStats('request_payload could not be serialised: %s', describeError(err));
+    return '[the request body could not be serialised]';
   }
 }
 

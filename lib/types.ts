@@ -1,4 +1,7 @@
 import type { Agent as HttpAgent } from 'node:http';
+import type { ForwardHeadersConfig } from './headers/upstream-headers';
+
+export type { ForwardHeadersConfig } from './headers/upstream-headers';
 
 /** The OpenAI-style route a mount point serves. */
 export type RouteType = 'llm/v1/chat' | 'llm/v1/completions';
@@ -90,7 +93,10 @@ export interface LoggingConfig {
   log_statistics?: boolean;
   /** Include request and response bodies in the statistics. Defaults to false. */
   log_payloads?: boolean;
-  /** Called once per answered request when `log_statistics` is true. */
+  /**
+   * Called once per answered request when `log_statistics` is true, after the answer has gone. May be
+   * async; a throw or a rejection is logged (`express-ai-proxy:stats`) and never reaches the answer or the process.
+   */
   on_statistics?: (stats: ProxyStatistics) => void;
 }
 
@@ -112,4 +118,8 @@ export interface AiProxyConfig {
   max_response_body_size?: number;
   /** Agent for upstream connections. Defaults to a keep-alive agent shared by this middleware. */
   agent?: HttpAgent;
+  /** Milliseconds a client has to send its whole request body before it is answered 408. Defaults to 30000. */
+  request_body_timeout?: number;
+  /** Which client headers go upstream beyond the default policy (see the README's "Upstream headers"). */
+  forward_headers?: ForwardHeadersConfig;
 }

@@ -49,6 +49,7 @@ const DEFAULTS = {
   max_response_body_size: 32 * 1024 * 1024,
   model_name_header: true,
   upstream_timeout: 60_000,
+  request_body_timeout: 30_000,
 };
 
 describe('validateConfig: the resolved config', () => {
@@ -113,6 +114,8 @@ describe('validateConfig: the resolved config', () => {
       model_name_header: false,
       upstream_timeout: 5000,
       agent,
+      request_body_timeout: 1000,
+      forward_headers: { allow: ['Cookie'], deny: ['x-internal'] },
     };
     const resolved = validate(full);
     assert.deepEqual(resolved, full);
