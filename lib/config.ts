@@ -1,6 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import Joi from 'joi';
 import { AiProxyConfigError, type ConfigProblem } from './errors';
+import { observabilitySchema, type ResolvedObservability } from './observability/config';
 import type { AiProxyConfig, AuthConfig, Llama2Format, LoggingConfig, RawDialect, RouteType } from './types';
 
 /** The config after validation: every default filled in, the short form folded into `model.options`. */
@@ -29,6 +30,7 @@ export interface ResolvedConfig {
   model_name_header: boolean;
   upstream_timeout: number;
   agent: HttpAgent | undefined;
+  observability: ResolvedObservability;
 }
 
 const MiB = 1024 * 1024;
@@ -91,6 +93,7 @@ const schema = Joi.object({
   model_name_header: Joi.boolean().default(true),
   upstream_timeout: Joi.number().integer().greater(0).default(DEFAULT_UPSTREAM_TIMEOUT),
   agent: Joi.object().instance(HttpAgent, 'http.Agent'),
+  observability: observabilitySchema,
 }).required();
 
 /**

@@ -1,0 +1,128 @@
+import type * as Api from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
+import type { ProxyStatistics } from '../types';
+import { BUCKETS } from './buckets';
+import { loadPeer } from './peer';
+import { ANSWERED, type RequestTimings, type RouteInfo, type StatisticsObserver } from './types';
+
+const SCOPE = 'express-ai-proxy';
+
+interface Instruments {
+  api: typeof Api;
+  tracer: Api.Tracer;
+  tokens: Api.Histogram;
+  duration: Api.Histogram;
+  ttft: Api.Histogram;
+  tpot: Api.Histogram;
+}
+
+/** Made on first use and shared by every route (`@opentelemetry/api` is loaded here, not before). */
+let instruments: Instruments | undefined;
+
+function load(): Instruments {
+  if (instruments) return instruments;
+  const api = loadPeer<typeof Api>('@opentelemetry/api', 'observability.tracing');
+  const meter = api.metrics.getMeter(SCOPE);
+  const histogram = (name: string, unit: string, description: string, buckets: number[]) =>
+    meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: buckets } });
+  instruments = {
+    api,
+    tracer: api.trace.getTracer(SCOPE),
+    tokens: histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', BUCKETS.tokens),
+    duration: histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', BUCKETS.duration),
+    ttft: histogram('gen_ai.server.time_to_first_token', 's', 'Time to generate first token for successful responses.', BUCKETS.ttft),
+    tpot: histogram('gen_ai.server.time_per_output_token', 's', 'Time per output token generated after the first token for successful responses.', BUCKETS.tpot),
+  };
+  return instruments;
+}
+
+interface SpanState {
+  span: Api.Span;
+  ctx: Api.Context;
+}
+
+const headerGetter: Api.TextMapGetter<IncomingMessage['headers']> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+/**
+ * OpenTelemetry per the GenAI semantic conventions: a CLIENT span per request, child of the
+ * active span (an HTTP server instrumentation's) or else of the incoming `traceparent`, ending
+ * with the answer (for streams, at their last frame); `traceparent` goes upstream; and the
+ * `gen_ai.client.*` / `gen_ai.server.*` histograms with the same figures.
+ */
+export function createTracing(): StatisticsObserver {
+  const { api, tracer, tokens, duration, ttft, tpot } = load();
+  return {
+    start(route: RouteInfo, req: IncomingMessage): SpanState {
+      const active = api.context.active();
+      const parent = api.trace.getSpan(active) ? active : api.propagation.extract(active, req.headers, headerGetter);
+      const span = tracer.startSpan(
+        route.configured_model ? `${route.operation} ${route.configured_model}` : route.operation,
+        {
+          kind: api.SpanKind.CLIENT,
+          attributes: {
+            'gen_ai.operation.name': route.operation,
+            'gen_ai.provider.name': 'llama2',
+            'gen_ai.system': 'llama2',
+            'server.address': route.server_address,
+            'server.port': route.server_port,
+            'express_ai_proxy.route': route.route,
+            'express_ai_proxy.llama2_format': route.llama2_format,
+          },
+        },
+        parent,
+      );
+      return { span, ctx: api.trace.setSpan(parent, span) };
+    },
+
+    inject(state: unknown, setHeader: (name: string, value: string) => void): void {
+      if (!state) return;
+      api.propagation.inject((state as SpanState).ctx, undefined, { set: (_carrier, key, value) => setHeader(key, value) });
+    },
+
+    end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
+      const answered = ANSWERED.has(stats.outcome);
+      const common: Api.Attributes = {
+        'gen_ai.operation.name': route.operation,
+        'gen_ai.provider.name': 'llama2',
+        'gen_ai.request.model': stats.model,
+        'server.address': route.server_address,
+        'server.port': route.server_port,
+      };
+      if (answered) common['gen_ai.response.model'] = stats.model;
+      const span = (state as SpanState | undefined)?.span;
+      if (span) {
+        span.updateName(`${route.operation} ${stats.model}`);
+        span.setAttributes({
+          ...common,
+          'gen_ai.response.model': stats.model,
+          'gen_ai.usage.input_tokens': stats.prompt_tokens,
+          'gen_ai.usage.output_tokens': stats.completion_tokens,
+          'http.response.status_code': stats.status,
+          'express_ai_proxy.outcome': stats.outcome,
+          'express_ai_proxy.request_id': stats.request_id,
+          'express_ai_proxy.streamed': stats.streamed,
+        });
+        if (stats.finish_reason) span.setAttribute('gen_ai.response.finish_reasons', [stats.finish_reason]);
+        if (stats.time_to_first_token_ms !== undefined) span.setAttribute('express_ai_proxy.time_to_first_token_ms', stats.time_to_first_token_ms);
+        if (!answered) {
+          span.setAttribute('error.type', stats.outcome);
+          span.setStatus({ code: api.SpanStatusCode.ERROR, message: `${stats.outcome} (HTTP ${stats.status})` });
+        }
+        span.end();
+      }
+      const ended = t.endedAt ?? performance.now();
+      duration.record((ended - t.startedAt) / 1000, answered ? common : { ...common, 'error.type': stats.outcome });
+      if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
+        tokens.record(stats.prompt_tokens, { ...common, 'gen_ai.token.type': 'input' });
+        tokens.record(stats.completion_tokens, { ...common, 'gen_ai.token.type': 'output' });
+      }
+      if (answered && stats.streamed && t.firstTokenAt !== undefined) {
+        ttft.record((t.firstTokenAt - t.startedAt) / 1000, common);
+        if (stats.time_per_output_token_ms !== undefined) tpot.record(stats.time_per_output_token_ms / 1000, common);
+      }
+    },
+  };
+}
