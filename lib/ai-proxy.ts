@@ -206,6 +206,11 @@ class Route {
   private readonly failUpstream = (res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void => {
     // Headers go out early only for streams, whose relay ends them with an error frame itself.
     if (res.headersSent) return;
+    if (exchange.clientGone) {
+      // Nobody to answer: 499, nginx's "client closed request", for the statistics only.
+      reportStatistics(this.config, exchange, 499, undefined, undefined);
+      return;
+    }
     const error = exchange.timedOut
       ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
       : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
