@@ -8,26 +8,23 @@ import { ANSWERED, type RequestTimings, type RouteInfo, type StatisticsObserver 
 const SCOPE = 'express-ai-proxy';
 
 interface Instruments {
-  api: typeof Api;
-  tracer: Api.Tracer;
   tokens: Api.Histogram;
   duration: Api.Histogram;
   ttft: Api.Histogram;
   tpot: Api.Histogram;
 }
 
-/** Made on first use and shared by every route (`@opentelemetry/api` is loaded here, not before). */
+/** `@opentelemetry/api`, loaded when a route first turns tracing on, never before. */
+let api: typeof Api | undefined;
+/** Made at the first request's end, so that an SDK registered after the routes were made is used. */
 let instruments: Instruments | undefined;
 
-function load(): Instruments {
+function histograms(otel: typeof Api): Instruments {
   if (instruments) return instruments;
-  const api = loadPeer<typeof Api>('@opentelemetry/api', 'observability.tracing');
-  const meter = api.metrics.getMeter(SCOPE);
+  const meter = otel.metrics.getMeter(SCOPE);
   const histogram = (name: string, unit: string, description: string, buckets: number[]) =>
     meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: buckets } });
   instruments = {
-    api,
-    tracer: api.trace.getTracer(SCOPE),
     tokens: histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', BUCKETS.tokens),
     duration: histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', BUCKETS.duration),
     ttft: histogram('gen_ai.server.time_to_first_token', 's', 'Time to generate first token for successful responses.', BUCKETS.ttft),
@@ -53,15 +50,17 @@ const headerGetter: Api.TextMapGetter<IncomingMessage['headers']> = {
  * `gen_ai.client.*` / `gen_ai.server.*` histograms with the same figures.
  */
 export function createTracing(): StatisticsObserver {
-  const { api, tracer, tokens, duration, ttft, tpot } = load();
+  const otel = (api ??= loadPeer<typeof Api>('@opentelemetry/api', 'observability.tracing'));
+  // A ProxyTracer: follows whatever provider the app registers, before or after this.
+  const tracer = otel.trace.getTracer(SCOPE);
   return {
     start(route: RouteInfo, req: IncomingMessage): SpanState {
-      const active = api.context.active();
-      const parent = api.trace.getSpan(active) ? active : api.propagation.extract(active, req.headers, headerGetter);
+      const active = otel.context.active();
+      const parent = otel.trace.getSpan(active) ? active : otel.propagation.extract(active, req.headers, headerGetter);
       const span = tracer.startSpan(
         route.configured_model ? `${route.operation} ${route.configured_model}` : route.operation,
         {
-          kind: api.SpanKind.CLIENT,
+          kind: otel.SpanKind.CLIENT,
           attributes: {
             'gen_ai.operation.name': route.operation,
             'gen_ai.provider.name': 'llama2',
@@ -74,15 +73,16 @@ export function createTracing(): StatisticsObserver {
         },
         parent,
       );
-      return { span, ctx: api.trace.setSpan(parent, span) };
+      return { span, ctx: otel.trace.setSpan(parent, span) };
     },
 
     inject(state: unknown, setHeader: (name: string, value: string) => void): void {
       if (!state) return;
-      api.propagation.inject((state as SpanState).ctx, undefined, { set: (_carrier, key, value) => setHeader(key, value) });
+      otel.propagation.inject((state as SpanState).ctx, undefined, { set: (_carrier, key, value) => setHeader(key, value) });
     },
 
     end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
+      const { tokens, duration, ttft, tpot } = histograms(otel);
       const answered = ANSWERED.has(stats.outcome);
       const common: Api.Attributes = {
         'gen_ai.operation.name': route.operation,
@@ -109,7 +109,7 @@ export function createTracing(): StatisticsObserver {
         if (stats.time_to_first_token_ms !== undefined) span.setAttribute('express_ai_proxy.time_to_first_token_ms', stats.time_to_first_token_ms);
         if (!answered) {
           span.setAttribute('error.type', stats.outcome);
-          span.setStatus({ code: api.SpanStatusCode.ERROR, message: `${stats.outcome} (HTTP ${stats.status})` });
+          span.setStatus({ code: otel.SpanStatusCode.ERROR, message: `${stats.outcome} (HTTP ${stats.status})` });
         }
         span.end();
       }
