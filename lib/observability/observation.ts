@@ -60,7 +60,7 @@ export class Observation {
     readonly res: ServerResponse,
   ) {
     this.timings = { startedAt: performance.now() };
-    this.requestId = requestIdOf(req.headers);
+    this.requestId = requestIdOf(req.headers, res.getHeader(REQUEST_ID_HEADER));
     res.setHeader(REQUEST_ID_HEADER, this.requestId);
     if (route.observers.length > 0) {
       this.states = route.observers.map((o) => guard('start', () => o.start(route.info, req)));
