@@ -4,6 +4,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { aiProxy, aiProxyMetrics } from '../../lib';
 import { post } from '../support/http-client';
@@ -94,4 +96,15 @@ test('the config refuses anything but aiProxyMetrics() as observability.metrics'
     () => aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { observability: { metrics: {} as never } })),
     /observability\.metrics must be the value of aiProxyMetrics\(\)/,
   );
+});
+
+test('the Grafana dashboard asks only for metrics and labels that exist', async () => {
+  const dashboard = readFileSync(join(__dirname, '../../observability/grafana-dashboard.json'), 'utf8');
+  const text = await register.metrics();
+  const names = new Set([...dashboard.matchAll(/\b((?:gen_ai|express_ai_proxy)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));
+  assert.ok(names.size >= 8, [...names].join());
+  for (const name of names) assert.ok(text.includes(`# TYPE ${name} `), `${name} is not exported`);
+  for (const label of ['route', 'gen_ai_request_model', 'gen_ai_token_type', 'outcome', 'llama2_format', 'target']) {
+    assert.ok(text.includes(`${label}="`), `no metric has the label ${label}`);
+  }
 });
