@@ -33,6 +33,42 @@ function histograms(otel: typeof Api): Instruments {
   return instruments;
 }
 
+/** The metric attributes of one route, model and outcome (made once: metrics are recorded on every request). */
+interface AttributeSets {
+  common: Api.Attributes;
+  duration: Api.Attributes;
+  input: Api.Attributes;
+  output: Api.Attributes;
+}
+
+const attributeCache = new WeakMap<RouteInfo, Map<string, AttributeSets>>();
+/** Past this many model/outcome pairs per route, sets are made afresh each time (the cache stays bounded). */
+const MAX_CACHED_SETS = 500;
+
+function attributeSets(route: RouteInfo, model: string, outcome: string, answered: boolean): AttributeSets {
+  let byKey = attributeCache.get(route);
+  if (!byKey) attributeCache.set(route, (byKey = new Map()));
+  const key = `${outcome}\0${model}`;
+  let sets = byKey.get(key);
+  if (sets) return sets;
+  const common: Api.Attributes = {
+    'gen_ai.operation.name': route.operation,
+    'gen_ai.provider.name': 'llama2',
+    'gen_ai.request.model': model,
+    'server.address': route.server_address,
+    'server.port': route.server_port,
+  };
+  if (answered) common['gen_ai.response.model'] = model;
+  sets = {
+    common,
+    duration: answered ? common : { ...common, 'error.type': outcome },
+    input: { ...common, 'gen_ai.token.type': 'input' },
+    output: { ...common, 'gen_ai.token.type': 'output' },
+  };
+  if (byKey.size < MAX_CACHED_SETS) byKey.set(key, sets);
+  return sets;
+}
+
 interface SpanState {
   span: Api.Span;
   ctx: Api.Context;
@@ -82,21 +118,12 @@ export function createTracing(): StatisticsObserver {
     },
 
     end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
-      const { tokens, duration, ttft, tpot } = histograms(otel);
       const answered = ANSWERED.has(stats.outcome);
-      const common: Api.Attributes = {
-        'gen_ai.operation.name': route.operation,
-        'gen_ai.provider.name': 'llama2',
-        'gen_ai.request.model': stats.model,
-        'server.address': route.server_address,
-        'server.port': route.server_port,
-      };
-      if (answered) common['gen_ai.response.model'] = stats.model;
       const span = (state as SpanState | undefined)?.span;
       if (span) {
         span.updateName(`${route.operation} ${stats.model}`);
         span.setAttributes({
-          ...common,
+          'gen_ai.request.model': stats.model,
           'gen_ai.response.model': stats.model,
           'gen_ai.usage.input_tokens': stats.prompt_tokens,
           'gen_ai.usage.output_tokens': stats.completion_tokens,
@@ -113,15 +140,17 @@ export function createTracing(): StatisticsObserver {
         }
         span.end();
       }
+      const { tokens, duration, ttft, tpot } = histograms(otel);
+      const attrs = attributeSets(route, stats.model, stats.outcome, answered);
       const ended = t.endedAt ?? performance.now();
-      duration.record((ended - t.startedAt) / 1000, answered ? common : { ...common, 'error.type': stats.outcome });
+      duration.record((ended - t.startedAt) / 1000, attrs.duration);
       if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
-        tokens.record(stats.prompt_tokens, { ...common, 'gen_ai.token.type': 'input' });
-        tokens.record(stats.completion_tokens, { ...common, 'gen_ai.token.type': 'output' });
+        tokens.record(stats.prompt_tokens, attrs.input);
+        tokens.record(stats.completion_tokens, attrs.output);
       }
       if (answered && stats.streamed && t.firstTokenAt !== undefined) {
-        ttft.record((t.firstTokenAt - t.startedAt) / 1000, common);
-        if (stats.time_per_output_token_ms !== undefined) tpot.record(stats.time_per_output_token_ms / 1000, common);
+        ttft.record((t.firstTokenAt - t.startedAt) / 1000, attrs.common);
+        if (stats.time_per_output_token_ms !== undefined) tpot.record(stats.time_per_output_token_ms / 1000, attrs.common);
       }
     },
   };

@@ -87,32 +87,73 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
   });
   const models = new BoundedLabel();
 
+  /** The label-bound series of one route, model and outcome, made once (prom-client hashes labels on every call otherwise). */
+  interface Series {
+    requests: Prom.Counter.Internal;
+    duration: Prom.Histogram.Internal<string>;
+    input: Prom.Histogram.Internal<string>;
+    output: Prom.Histogram.Internal<string>;
+    ttft: Prom.Histogram.Internal<string>;
+    tpot: Prom.Histogram.Internal<string>;
+    cost: Prom.Counter.Internal;
+    upstream: Prom.Histogram.Internal<string>;
+    overhead: Prom.Histogram.Internal<string>;
+    inFlight: Prom.Gauge.Internal<string>;
+  }
+  const cache = new WeakMap<RouteInfo, Map<string, Series>>();
+  const inFlightOf = new WeakMap<RouteInfo, Prom.Gauge.Internal<string>>();
+  const series = (route: RouteInfo, target: string, model: string, outcome: string, status: number): Series => {
+    let byKey = cache.get(route);
+    if (!byKey) cache.set(route, (byKey = new Map()));
+    const statusClass = `${Math.floor(status / 100)}xx`;
+    const key = `${model}\0${outcome}\0${statusClass}\0${target}`;
+    let s = byKey.get(key);
+    if (s) return s;
+    const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
+    s = {
+      requests: requests.labels({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class: statusClass }),
+      duration: duration.labels({ ...labels, outcome }),
+      input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
+      output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
+      ttft: ttft.labels(labels),
+      tpot: tpot.labels(labels),
+      cost: cost.labels({ route: route.route, gen_ai_request_model: model }),
+      upstream: upstream.labels({ route: route.route, target }),
+      overhead: overhead.labels({ route: route.route }),
+      inFlight: inFlight.labels({ route: route.route, target }),
+    };
+    // Bounded: model values are (BoundedLabel), outcomes and status classes are few.
+    byKey.set(key, s);
+    return s;
+  };
+
   return {
     kind: 'prometheus',
     start(route: RouteInfo, _req: IncomingMessage): undefined {
-      inFlight.inc({ route: route.route, target: route.target });
+      let gauge = inFlightOf.get(route);
+      if (!gauge) inFlightOf.set(route, (gauge = inFlight.labels({ route: route.route, target: route.target })));
+      gauge.inc();
       return undefined;
     },
     end(_state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
-      inFlight.dec({ route: route.route, target: stats.target });
-      const model = models.value(stats.model);
-      const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
+      const s = series(route, stats.target, models.value(stats.model), stats.outcome, stats.status);
+      s.inFlight.dec();
       const ended = t.endedAt ?? performance.now();
-      requests.inc({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome: stats.outcome, status_class: `${Math.floor(stats.status / 100)}xx` });
-      duration.observe({ ...labels, outcome: stats.outcome }, (ended - t.startedAt) / 1000);
+      s.requests.inc();
+      s.duration.observe((ended - t.startedAt) / 1000);
       if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
-        tokens.observe({ ...labels, gen_ai_token_type: 'input' }, stats.prompt_tokens);
-        tokens.observe({ ...labels, gen_ai_token_type: 'output' }, stats.completion_tokens);
+        s.input.observe(stats.prompt_tokens);
+        s.output.observe(stats.completion_tokens);
       }
-      if (stats.cost !== undefined && stats.cost > 0) cost.inc({ route: route.route, gen_ai_request_model: model }, stats.cost);
+      if (stats.cost !== undefined && stats.cost > 0) s.cost.inc(stats.cost);
       if (t.upstreamSentAt !== undefined) {
         const upstreamMs = (t.upstreamEndAt ?? ended) - t.upstreamSentAt;
-        upstream.observe({ route: route.route, target: stats.target }, upstreamMs / 1000);
-        overhead.observe({ route: route.route }, Math.max(0, ended - t.startedAt - upstreamMs) / 1000);
+        s.upstream.observe(upstreamMs / 1000);
+        s.overhead.observe(Math.max(0, ended - t.startedAt - upstreamMs) / 1000);
       }
       if (ANSWERED.has(stats.outcome) && stats.streamed && t.firstTokenAt !== undefined) {
-        ttft.observe(labels, (t.firstTokenAt - t.startedAt) / 1000);
-        if (stats.time_per_output_token_ms !== undefined) tpot.observe(labels, stats.time_per_output_token_ms / 1000);
+        s.ttft.observe((t.firstTokenAt - t.startedAt) / 1000);
+        if (stats.time_per_output_token_ms !== undefined) s.tpot.observe(stats.time_per_output_token_ms / 1000);
       }
     },
   };
