@@ -48,6 +48,7 @@ const DEFAULTS = {
   max_request_body_size: 8 * 1024 * 1024,
   max_response_body_size: 32 * 1024 * 1024,
   model_name_header: true,
+  observability: { tracing: false, server_timing: true },
   upstream_timeout: 60_000,
 };
 
@@ -113,6 +114,7 @@ describe('validateConfig: the resolved config', () => {
       model_name_header: false,
       upstream_timeout: 5000,
       agent,
+      observability: { route_name: 'completions', tracing: false, server_timing: false },
     };
     const resolved = validate(full);
     assert.deepEqual(resolved, full);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AiProxyConfigError, validateConfig } from '../../lib';
 import { BoundedLabel } from '../../lib/observability/bounded-labels';
+import { loadPeer } from '../../lib/observability/peer';
 import { outcomeOf } from '../../lib/observability/outcome';
 import { requestIdOf } from '../../lib/observability/request-id';
 import { serverTiming } from '../../lib/observability/server-timing';
@@ -57,4 +59,23 @@ test('bounded labels: the first values are kept, the rest become _other', () => 
   const label = new BoundedLabel(2);
   assert.deepEqual(['a', 'b', 'a', 'c', 'b', 'd'].map((v) => label.value(v)), ['a', 'b', 'a', '_other', 'b', '_other']);
   assert.equal(new BoundedLabel().value('m'.repeat(101)), '_other');
+});
+
+test('a missing optional peer is named with the command that installs it', () => {
+  assert.throws(() => loadPeer('express-ai-proxy-no-such-peer', 'observability.tracing'), {
+    message: 'observability.tracing needs the optional peer dependency "express-ai-proxy-no-such-peer": npm install express-ai-proxy-no-such-peer',
+  });
+});
+
+test('observability config: defaults and problems named by path', () => {
+  const base = { route_type: 'llm/v1/chat' as const, model: { provider: 'llama2' as const, options: { llama2_format: 'ollama' as const, upstream_url: 'http://127.0.0.1:11434/api/chat' } } };
+  assert.deepEqual(validateConfig(base).observability, { tracing: false, server_timing: true });
+  assert.deepEqual(validateConfig({ ...base, observability: { route_name: 'chat', server_timing: false } }).observability, { route_name: 'chat', server_timing: false, tracing: false });
+  assert.throws(
+    () => validateConfig({ ...base, observability: { tracing: 'yes' as never, route_name: '', metrics: 1 as never, extra: true } as never }),
+    (err: AiProxyConfigError) => {
+      assert.deepEqual(err.details.map((d) => d.path).sort(), ['observability.extra', 'observability.metrics', 'observability.route_name', 'observability.tracing']);
+      return true;
+    },
+  );
 });
