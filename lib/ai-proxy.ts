@@ -206,8 +206,9 @@ class Route {
   private readonly failUpstream = (res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void => {
     // Headers go out early only for streams, whose relay ends them with an error frame itself.
     if (res.headersSent) return;
-    if (exchange.clientGone) {
+    if (exchange.clientGone || res.req?.socket?.destroyed) {
       // Nobody to answer: 499, nginx's "client closed request", for the statistics only.
+      exchange.clientGone = true;
       reportStatistics(this.config, exchange, 499, undefined, undefined);
       return;
     }
