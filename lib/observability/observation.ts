@@ -62,8 +62,16 @@ export class Observation {
     this.timings = { startedAt: performance.now() };
     this.requestId = requestIdOf(req.headers, res.getHeader(REQUEST_ID_HEADER));
     res.setHeader(REQUEST_ID_HEADER, this.requestId);
-    if (route.observers.length > 0) {
-      this.states = route.observers.map((o) => guard('start', () => o.start(route.info, req)));
+    const observers = route.observers;
+    if (observers.length > 0) {
+      this.states = new Array<unknown>(observers.length);
+      for (let i = 0; i < observers.length; i++) {
+        try {
+          this.states[i] = observers[i]!.start(route.info, req);
+        } catch (err) {
+          failed('start', err);
+        }
+      }
     }
   }
 
@@ -75,11 +83,17 @@ export class Observation {
   upstreamRequest(proxyReq: ClientRequest): void {
     this.timings.upstreamSentAt = performance.now();
     proxyReq.setHeader(REQUEST_ID_HEADER, this.requestId);
-    if (this.states === undefined) return;
+    const states = this.states;
+    if (states === undefined) return;
     const set = (name: string, value: string) => proxyReq.setHeader(name, value);
-    this.route.observers.forEach((o, i) => {
-      if (o.inject) guard('inject', () => o.inject!(this.states![i], set));
-    });
+    const observers = this.route.observers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        observers[i]!.inject?.(states[i], set);
+      } catch (err) {
+        failed('inject', err);
+      }
+    }
   }
 
   /** The upstream's headers arrived; a stream's own headers are about to leave with what is known now. */
@@ -120,17 +134,20 @@ export class Observation {
     this.ended = true;
     const res = this.res as WithLocals;
     (res.locals ??= {}).aiProxy = stats;
-    if (this.states === undefined) return;
-    this.route.observers.forEach((o, i) => guard('end', () => o.end(this.states![i], this.route.info, stats, this.timings)));
+    const states = this.states;
+    if (states === undefined) return;
+    const observers = this.route.observers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        observers[i]!.end(states[i], this.route.info, stats, this.timings);
+      } catch (err) {
+        failed('end', err);
+      }
+    }
   }
 }
 
-/** An observer failing never fails the request. */
-function guard<T>(what: string, fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch (err) {
-    debug('observer %s failed: %s', what, (err as Error)?.message);
-    return undefined;
-  }
+/** An observer failing never fails the request: it is logged and skipped. */
+function failed(what: string, err: unknown): void {
+  debug('observer %s failed: %s', what, (err as Error)?.message);
 }

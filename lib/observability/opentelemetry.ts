@@ -121,7 +121,7 @@ export function createTracing(): StatisticsObserver {
       const answered = ANSWERED.has(stats.outcome);
       const span = (state as SpanState | undefined)?.span;
       if (span) {
-        span.updateName(`${route.operation} ${stats.model}`);
+        if (stats.model !== route.configured_model) span.updateName(`${route.operation} ${stats.model}`);
         span.setAttributes({
           'gen_ai.request.model': stats.model,
           'gen_ai.response.model': stats.model,
