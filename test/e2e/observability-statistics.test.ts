@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { aiProxy, type ProxyStatistics } from '../../lib';
 import { openStream, post, sseData } from '../support/http-client';
 import { type ProxyApp, chatBody, llama2Config, startApp } from '../support/proxy-app';
-import { type FakeUpstream, startOllama } from '../support/upstreams';
+import { type FakeUpstream, startOllama, startOpenAi } from '../support/upstreams';
 
 interface Report {
   stats: ProxyStatistics;
@@ -21,6 +21,7 @@ interface Report {
 }
 
 let ollama: FakeUpstream;
+let openai: FakeUpstream;
 let proxy: ProxyApp;
 let plain: http.Server;
 let plainUrl: string;
@@ -29,6 +30,7 @@ const seenLocals = new Map<ServerResponse, unknown>();
 
 before(async () => {
   ollama = await startOllama();
+  openai = await startOpenAi();
   const upstream = `${ollama.url}/api/chat`;
   const on_statistics = (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) =>
     void reports.push({ stats, req, res, locals: undefined });
@@ -41,6 +43,7 @@ before(async () => {
       next();
     });
     app.use('/s', aiProxy(llama2Config('chat', 'ollama', upstream, { options: { input_cost: 1, output_cost: 2 }, logging: { log_statistics: true, on_statistics } })));
+    app.use('/oa', aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { logging: { log_statistics: true, on_statistics } })));
     app.use('/small', aiProxy(llama2Config('chat', 'ollama', upstream, { max_request_body_size: 64, logging: { log_statistics: true, on_statistics } })));
     app.use('/slow', aiProxy(llama2Config('chat', 'ollama', upstream, { upstream_timeout: 150, logging: { log_statistics: true, on_statistics } })));
     app.use('/quiet', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { on_statistics }, observability: { server_timing: false } })));
@@ -61,12 +64,14 @@ after(async () => {
   await new Promise((r) => plain.close(r));
   await proxy.close();
   await ollama.close();
+  await openai.close();
 });
 
 beforeEach(() => {
   reports.length = 0;
   seenLocals.clear();
   ollama.reset();
+  openai.reset();
 });
 
 async function waitFor<T>(get: () => T | undefined, what: string): Promise<T> {
@@ -206,6 +211,19 @@ describe('one statistics object per request, for every outcome', () => {
     await post(`${proxy.url}/s`, chatBody({ stream: true }));
     const { stats } = await onlyReport();
     assert.deepEqual([stats.outcome, stats.completion_tokens], ['truncated', 2]);
+  });
+
+  test('openai format: a truncated stream counts the content chunks passed through; a whole one gets finish reason and usage', async () => {
+    openai.set({ tokens: ['p', ' q', ' r', ' s'], fault: { kind: 'truncate' } });
+    await post(`${proxy.url}/oa`, chatBody({ stream: true }));
+    const { stats } = await onlyReport();
+    assert.deepEqual([stats.outcome, stats.completion_tokens, stats.usage_source], ['truncated', 4, 'relayed']);
+    reports.length = 0;
+    seenLocals.clear();
+    openai.set({ fault: undefined, finishReason: 'length', promptTokens: 8, completionTokens: 4 });
+    await post(`${proxy.url}/oa`, chatBody({ stream: true }));
+    const whole = (await onlyReport()).stats;
+    assert.deepEqual([whole.outcome, whole.finish_reason, whole.prompt_tokens, whole.completion_tokens, whole.usage_source], ['length', 'length', 8, 4, 'upstream']);
   });
 
   test('an error inside the upstream stream: upstream_error', async () => {
