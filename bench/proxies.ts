@@ -18,6 +18,8 @@ export interface ProxyOptions {
   upstreamPort: number;
   /** aiProxy's upstream agent: its built-in default, or keepAlive + maxSockets Infinity. */
   agent: 'default' | 'unbounded';
+  /** Observability on: Prometheus metrics, OpenTelemetry (with an SDK registered), or both. */
+  observe?: 'metrics' | 'tracing' | 'both';
 }
 
 /** Path a client requests on a proxy of this kind. */
@@ -31,10 +33,38 @@ const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough'>, string> = {
   openai: '/v1/chat/completions',
 };
 
-type AiProxy = typeof import('../lib/index')['aiProxy'];
+type Lib = Pick<typeof import('../lib/index'), 'aiProxy' | 'aiProxyMetrics'>;
+type ObservabilityConfig = import('../lib/index').ObservabilityConfig;
 
-function loadAiProxy(entry: string): AiProxy {
-  return (require(entry) as { aiProxy: AiProxy }).aiProxy;
+function loadLib(entry: string): Lib {
+  return require(entry) as Lib;
+}
+
+/**
+ * The `observability` of a row. Tracing gets a real SDK, as an app would have: spans batched
+ * and metrics aggregated in this process, then handed to exporters that drop them (the cost
+ * measured is the proxy's and the SDK's, not a collector's).
+ */
+function observabilityFor(observe: ProxyOptions['observe'], lib: Lib): ObservabilityConfig | undefined {
+  if (!observe) return undefined;
+  const config: ObservabilityConfig = {};
+  if (observe === 'metrics' || observe === 'both') config.metrics = lib.aiProxyMetrics();
+  if (observe === 'tracing' || observe === 'both') {
+    const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+    const { W3CTraceContextPropagator, ExportResultCode } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+    const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+    const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+    const drop = { export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => undefined, forceFlush: async () => undefined };
+    api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
+    api.metrics.setGlobalMeterProvider(
+      new MeterProvider({
+        readers: [new PeriodicExportingMetricReader({ exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE }, exportIntervalMillis: 10_000 })],
+      }),
+    );
+    api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    config.tracing = true;
+  }
+  return config;
 }
 
 /** Builds the Express app for `opts` (exported so that a test or a profile can run it in-process). */
@@ -48,10 +78,11 @@ export function buildApp(opts: ProxyOptions): express.Express {
     );
     return app;
   }
-  const aiProxy = loadAiProxy(opts.entry);
+  const lib = loadLib(opts.entry);
+  const observability = observabilityFor(opts.observe, lib);
   app.post(
     clientPath(opts.kind),
-    aiProxy({
+    lib.aiProxy({
       route_type: 'llm/v1/chat',
       model: {
         provider: 'llama2',
@@ -59,6 +90,7 @@ export function buildApp(opts: ProxyOptions): express.Express {
         options: { llama2_format: opts.kind, upstream_url: upstream + UPSTREAM_PATH[opts.kind] },
       },
       ...(opts.agent === 'unbounded' ? { agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }) } : {}),
+      ...(observability ? { observability } : {}),
     }),
   );
   return app;

@@ -16,6 +16,8 @@ interface RowSpec {
   proxy?: ProxyKind;
   stream: boolean;
   ref?: string;
+  /** Observability switched on in the proxy (rows measuring its cost). */
+  observe?: ProxyOptions['observe'];
   /** Returns 'ok' or what is wrong with the answer. */
   check(p: ProbeResult, chunks: number): string;
 }
@@ -62,8 +64,11 @@ export const ROWS: RowSpec[] = [
   { name: 'ollama', label: '3a aiProxy ollama', proxy: 'ollama', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'raw', label: '3b aiProxy raw (TGI)', proxy: 'raw', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'openai', label: '3c aiProxy openai', proxy: 'openai', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
+  { name: 'ollama-metrics', label: '3d aiProxy ollama + Prometheus', proxy: 'ollama', observe: 'metrics', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'ollama-tracing', label: '3e aiProxy ollama + OpenTelemetry SDK', proxy: 'ollama', observe: 'tracing', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'passthrough-stream', label: '4a HPM passthrough NDJSON stream', proxy: 'passthrough', stream: true, check: checkNdjson },
   { name: 'ollama-stream', label: '4b aiProxy ollama NDJSON→SSE', proxy: 'ollama', stream: true, ref: 'passthrough-stream', check: checkSse },
+  { name: 'ollama-stream-observed', label: '4c 4b + Prometheus + OpenTelemetry', proxy: 'ollama', observe: 'both', stream: true, ref: 'ollama-stream', check: checkSse },
 ];
 
 const CPU_PROXY = 1;
@@ -93,7 +98,7 @@ async function startRow(rt: ChildRuntime, spec: RowSpec, upstream: Child, flags:
     ? await spawnChild(
         rt,
         'proxies',
-        { kind: spec.proxy, entry: rt.libEntry, upstreamPort: upstream.port, agent: 'default' } satisfies ProxyOptions,
+        { kind: spec.proxy, entry: rt.libEntry, upstreamPort: upstream.port, agent: 'default', ...(spec.observe ? { observe: spec.observe } : {}) } satisfies ProxyOptions,
         {
           ...(flags.pin ? { cpu: CPU_PROXY } : {}),
           ...(flags.cpuProf ? { cpuProf: { dir: profDir, name: `${spec.name}.cpuprofile` } } : {}),
@@ -220,6 +225,13 @@ export function throughputTargets(rows: RowResult[], connections: number): Targe
     });
   } else if (rows.some((r) => r.name === 'ollama-stream') && rows.some((r) => r.name === 'passthrough-stream')) {
     out.push({ target: 'streaming vs passthrough', measured: 'a row was not measured', pass: false });
+  }
+  // Observability must stay cheap: each observed row within 5 % of the same row without it.
+  for (const name of ['ollama-metrics', 'ollama-tracing', 'ollama-stream-observed']) {
+    const row = by(name);
+    if (row && row.ratio !== undefined) {
+      out.push({ target: `${name} ≥ 0.95 × ${row.ref}`, measured: row.ratio.toFixed(3), pass: row.ratio >= 0.95 });
+    }
   }
   return out;
 }

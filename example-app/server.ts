@@ -3,7 +3,7 @@
  * environment variables (see example-app/README.md). Start it with `npm run example`.
  */
 import express from 'express';
-import { aiProxy, AiProxyConfigError, type AiProxyConfig, type AuthConfig, type Llama2Format, type RouteType } from '../lib';
+import { aiProxy, AiProxyConfigError, aiProxyMetrics, type AiProxyConfig, type AiProxyMetrics, type AuthConfig, type Llama2Format, type RouteType } from '../lib';
 
 const env = process.env;
 
@@ -16,6 +16,8 @@ const PORT = Number(env.PORT || 8000);
 // Loopback by default: the routes forward to a model server and carry its credentials.
 const HOST = env.HOST || '127.0.0.1';
 const RESPONSE_STREAMING = env.RESPONSE_STREAMING as AiProxyConfig['response_streaming'];
+// Prometheus metrics on GET /metrics (prom-client's default registry), unless METRICS=0.
+const METRICS = env.METRICS !== '0';
 
 /** Only what is set goes into the config, so aiProxy() reports a half-set pair itself. */
 function authFromEnv(): AuthConfig | undefined {
@@ -38,7 +40,7 @@ function completionsUpstream(): string | undefined {
   return url.toString();
 }
 
-function routeConfig(route_type: RouteType, upstream_url: string): AiProxyConfig {
+function routeConfig(route_type: RouteType, upstream_url: string, route_name: string, metrics: AiProxyMetrics | undefined): AiProxyConfig {
   const auth = authFromEnv();
   return {
     route_type,
@@ -49,7 +51,20 @@ function routeConfig(route_type: RouteType, upstream_url: string): AiProxyConfig
     },
     ...(auth ? { auth } : {}),
     ...(RESPONSE_STREAMING ? { response_streaming: RESPONSE_STREAMING } : {}),
+    observability: { route_name, ...(metrics ? { metrics } : {}) },
   };
+}
+
+/** GET /metrics in Prometheus' text format, from prom-client's default registry. */
+function serveMetrics(app: express.Express): void {
+  // Loaded here only: prom-client is an optional peer of express-ai-proxy.
+  const { register } = require('prom-client') as typeof import('prom-client');
+  app.get('/metrics', (_req, res) => {
+    register.metrics().then(
+      (text) => res.type(register.contentType).send(text),
+      (err: Error) => res.status(500).type('text/plain').send(err.message),
+    );
+  });
 }
 
 function main(): void {
@@ -60,9 +75,11 @@ function main(): void {
 
   const app = express();
   const completionsUrl = completionsUpstream();
+  const metrics = METRICS ? aiProxyMetrics() : undefined;
+  if (METRICS) serveMetrics(app);
   try {
-    app.post('/llama2-chat', aiProxy(routeConfig(ROUTE_TYPE, UPSTREAM_URL)));
-    if (completionsUrl) app.post('/llama2-completions', aiProxy(routeConfig('llm/v1/completions', completionsUrl)));
+    app.post('/llama2-chat', aiProxy(routeConfig(ROUTE_TYPE, UPSTREAM_URL, 'llama2-chat', metrics)));
+    if (completionsUrl) app.post('/llama2-completions', aiProxy(routeConfig('llm/v1/completions', completionsUrl, 'llama2-completions', metrics)));
   } catch (err) {
     // The config is checked once, here; its message lists every problem with its path.
     if (err instanceof AiProxyConfigError) {
@@ -81,6 +98,7 @@ function main(): void {
     console.log(`  POST ${base}/llama2-chat        -> ${UPSTREAM_URL} (${LLAMA2_FORMAT}, ${ROUTE_TYPE}, ${model})`);
     if (completionsUrl) console.log(`  POST ${base}/llama2-completions -> ${completionsUrl} (${LLAMA2_FORMAT}, llm/v1/completions)`);
     else console.log('  /llama2-completions is off: set COMPLETIONS_UPSTREAM_URL to enable it');
+    if (METRICS) console.log(`  GET  ${base}/metrics            Prometheus metrics (METRICS=0 turns them off)`);
     // Without a configured model name, the request has to name one.
     const modelField = MODEL_NAME ? '' : '"model":"llama2",';
     const chatBody = ROUTE_TYPE === 'llm/v1/chat'

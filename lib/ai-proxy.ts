@@ -11,7 +11,8 @@ import { upstreamHeaderFilter, type UpstreamHeaderFilter } from './headers/upstr
 import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
 import { defaultAgent, proxyTarget, transportFor, type Transport, type UpstreamTarget } from './proxy';
-import { reportStatistics } from './statistics';
+import { RouteObservability, type Observation } from './observability/observation';
+import { reportRefusal, reportStatistics } from './statistics';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
@@ -60,6 +61,7 @@ class Route {
   private readonly parts: RouteParts;
   private readonly upstream: UpstreamTarget;
   private readonly filterHeaders: UpstreamHeaderFilter;
+  private readonly observability: RouteObservability;
   /** Upstream paths, without and with streaming; query auth already in them unless it is per request. */
   private basePath: string;
   private streamPath: string;
@@ -87,6 +89,7 @@ class Route {
       handlers: { onProxyReq: this.onProxyReq, onProxyRes: this.onProxyRes, onError: this.onError },
     };
     this.transport = transportFor(config.agent ?? defaultAgent(url), upstreamOf);
+    this.observability = new RouteObservability(config, url);
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
@@ -94,17 +97,17 @@ class Route {
       next();
       return;
     }
-    const startedAt = performance.now();
+    const obs = this.observability.begin(req, res);
     try {
       const body = readJsonBody(req, this.config.max_request_body_size, this.config.request_body_timeout);
-      if (body instanceof Promise) body.then((b) => this.forward(req, res, next, b, startedAt), (err) => this.fail(res, err));
-      else this.forward(req, res, next, body, startedAt);
+      if (body instanceof Promise) body.then((b) => this.forward(req, res, next, b, obs), (err) => this.fail(res, err, obs, undefined));
+      else this.forward(req, res, next, body, obs);
     } catch (err) {
-      this.fail(res, err);
+      this.fail(res, err, obs, undefined);
     }
   };
 
-  private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, startedAt: number): void {
+  private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, obs: Observation): void {
     try {
       const llmReq = toLlmRequest(body, this.config);
       const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
@@ -116,10 +119,11 @@ class Route {
         payload: Buffer.from(JSON.stringify(upstreamBody)),
         path,
         upstream: this.upstream,
-        startedAt,
+        startedAt: obs.startedAt,
         proxyReq: undefined,
         timedOut: false,
         clientGone: false,
+        obs,
       };
       attachExchange(req, exchange);
       // http-proxy skips its proxyReq hook (where the body is written) when `Expect` is set;
@@ -128,19 +132,22 @@ class Route {
       res.once('close', abortUpstreamIfUnfinished);
       this.transport(req, res, next);
     } catch (err) {
-      this.fail(res, err);
+      this.fail(res, err, obs, body);
     }
   }
 
-  private fail(res: ServerResponse, err: unknown): void {
+  private fail(res: ServerResponse, err: unknown, obs: Observation, body: Record<string, unknown> | undefined): void {
+    obs.setServerTiming(res);
     if (err instanceof ProxyError) {
       // The rest of the body is not read: close rather than leave the connection to what the client still sends.
       if (err.status === 408 || err.status === 413 || err.status === 415) res.setHeader('connection', 'close');
       sendError(res, err);
+      reportRefusal(this.config, obs, err.status, body);
       return;
     }
     log('internal error: %s', (err as Error)?.message);
     sendError(res, new ProxyError(500, 'internal error in express-ai-proxy', 'api_error'));
+    reportRefusal(this.config, obs, 500, body);
   }
 
   private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void => {
@@ -169,6 +176,7 @@ class Route {
       socket.destroy();
       this.refuseStatus(res, exchange, proxyRes.statusCode);
     });
+    exchange.obs.upstreamRequest(proxyReq);
     proxyReq.setHeader('content-type', 'application/json');
     proxyReq.setHeader('content-length', exchange.payload.length);
     if (exchange.llmReq.stream) proxyReq.setHeader('accept', this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream');
@@ -184,8 +192,9 @@ class Route {
   private refuseStatus(res: ServerResponse, exchange: Exchange, status: number | undefined): void {
     const error = new ProxyError(502, `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`, 'api_error', 'bad_upstream_status');
     log('upstream status refused: %s', status);
+    exchange.obs.upstreamEnded(res);
     sendError(res, error, modelHeader(this.parts, exchange));
-    reportStatistics(this.config, exchange, error.status, undefined, undefined);
+    reportStatistics(this.config, exchange, error.status, undefined, undefined, { upstreamStatus: status });
   }
 
   private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
@@ -197,7 +206,9 @@ class Route {
       return;
     }
     const status = proxyRes.statusCode;
-    if (exchange.llmReq.stream && status >= 200 && status < 300) {
+    const streaming = exchange.llmReq.stream && status >= 200 && status < 300;
+    exchange.obs.upstreamResponded(res, streaming);
+    if (streaming) {
       relayStream(proxyRes, res, exchange, this.parts);
       return;
     }
@@ -217,10 +228,17 @@ class Route {
   private readonly failUpstream = (res: ServerResponse, exchange: Exchange, err: Error & { code?: string }): void => {
     // Headers go out early only for streams, whose relay ends them with an error frame itself.
     if (res.headersSent) return;
+    if (exchange.clientGone || res.req?.socket?.destroyed) {
+      // Nobody to answer: 499, nginx's "client closed request", for the statistics only.
+      exchange.clientGone = true;
+      reportStatistics(this.config, exchange, 499, undefined, undefined);
+      return;
+    }
     const error = exchange.timedOut
       ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
       : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
     log('upstream failure: %s', error.message);
+    exchange.obs.upstreamEnded(res);
     sendError(res, error, modelHeader(this.parts, exchange));
     reportStatistics(this.config, exchange, error.status, undefined, undefined);
   };

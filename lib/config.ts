@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import Joi from 'joi';
 import { AiProxyConfigError, type ConfigProblem } from './errors';
 import { NEVER_FORWARDED, type ForwardHeadersConfig } from './headers/upstream-headers';
+import { observabilitySchema, type ResolvedObservability } from './observability/config';
 import type { AiProxyConfig, AuthConfig, Llama2Format, LoggingConfig, RawDialect, RouteType } from './types';
 
 /** The config after validation: every default filled in, the short form folded into `model.options`. */
@@ -32,6 +33,7 @@ export interface ResolvedConfig {
   agent: HttpAgent | undefined;
   request_body_timeout: number;
   forward_headers: ForwardHeadersConfig | undefined;
+  observability: ResolvedObservability;
 }
 
 const MiB = 1024 * 1024;
@@ -104,6 +106,7 @@ const schema = Joi.object({
     allow: Joi.array().items(headerName.invalid(...NEVER_FORWARDED).insensitive()),
     deny: Joi.array().items(headerName),
   }),
+  observability: observabilitySchema,
 }).required();
 
 /**

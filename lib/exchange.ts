@@ -1,5 +1,6 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LlmRequest } from './formats/format';
+import type { Observation } from './observability/observation';
 import type { UpstreamTarget } from './proxy';
 
 /** What one request carries from body parsing to the end of the answer. */
@@ -16,6 +17,8 @@ export interface Exchange {
   timedOut: boolean;
   /** The client closed its connection before the answer was complete. */
   clientGone: boolean;
+  /** Request id, timings and observers of this request. */
+  obs: Observation;
 }
 
 const EXCHANGE = Symbol('express-ai-proxy.exchange');

@@ -13,4 +13,5 @@ export type {
   RawDialect,
   RouteType,
 } from './types';
+export * from './observability';
 export type { ChatCompletion, Completion, ErrorBody, FinishReason, TextCompletion, Usage } from './openai-types';

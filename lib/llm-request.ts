@@ -29,7 +29,8 @@ export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
     stop: readStop(body.stop),
     body,
   };
-  if (req.stream && config.logging.log_statistics) req.usageForStatistics = true;
+  // Metrics and tracing count tokens too (config.observability).
+  if (req.stream && (config.logging.log_statistics || config.observability.metrics || config.observability.tracing)) req.usageForStatistics = true;
   if (chat) req.messages = readMessages(body.messages);
   else req.prompt = readPrompt(body.prompt);
   return req;

@@ -121,8 +121,9 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
           if (handlers) handlers.onError(err, req, res as ServerResponse);
           else if (!(res as ServerResponse).headersSent) (res as ServerResponse).writeHead(502).end();
         });
-        // The client hung up while we were connecting; http-proxy aborts the upstream itself.
-        proxyServer.on('econnreset', () => undefined);
+        // The client hung up before the upstream answered; http-proxy aborts the upstream itself.
+        // The route still hears of it, to report the request (nothing is sent to the gone client).
+        proxyServer.on('econnreset', (err, req, res) => targetOf(req)?.handlers.onError(err, req, res as ServerResponse));
       },
     ],
   });

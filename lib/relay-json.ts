@@ -20,6 +20,7 @@ export function relayJson(
   failUpstream: (res: ServerResponse, exchange: Exchange, err: Error) => void,
 ): void {
   readUpstreamBody(proxyRes, parts.config.max_response_body_size, (err, text) => {
+    exchange.obs.upstreamEnded(res);
     if (err) {
       failUpstream(res, exchange, err);
       return;
@@ -29,7 +30,7 @@ export function relayJson(
       const retryAfter = proxyRes.headers['retry-after'];
       const headers = retryAfter ? { 'retry-after': safeHeaderValue(String(retryAfter)), ...modelHeader(parts, exchange) } : modelHeader(parts, exchange);
       sendError(res, upstreamError(status, proxyRes.headers['content-type'], text, parts.secrets), headers);
-      reportStatistics(parts.config, exchange, status, undefined, undefined);
+      reportStatistics(parts.config, exchange, status, undefined, undefined, { upstreamStatus: status });
       return;
     }
     answer(res, exchange, parts, text, proxyRes);
@@ -43,7 +44,7 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
   } catch (err) {
     const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
     sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', 'bad_upstream_response'), modelHeader(parts, exchange));
-    reportStatistics(parts.config, exchange, 502, undefined, undefined);
+    reportStatistics(parts.config, exchange, 502, undefined, undefined, { upstreamStatus: proxyRes.statusCode });
     return;
   }
   const out = JSON.stringify(completion);
@@ -52,9 +53,14 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
     'content-length': Buffer.byteLength(out),
   };
   if (parts.config.model_name_header) headers['x-llm-model'] = modelHeaderValue(exchange.llmReq.model);
+  const timing = exchange.obs.serverTimingValue();
+  if (timing) headers['server-timing'] = timing;
   res.writeHead(200, headers);
   res.end(out);
-  reportStatistics(parts.config, exchange, 200, completion.usage, parts.config.logging.log_payloads ? out : undefined);
+  reportStatistics(parts.config, exchange, 200, completion.usage, parts.config.logging.log_payloads ? out : undefined, {
+    upstreamStatus: proxyRes.statusCode,
+    finishReason: completion.choices[0]?.finish_reason ?? undefined,
+  });
 }
 
 function parseAnswer(text: string, parts: RouteParts): unknown {

@@ -28,6 +28,8 @@ export function relayStream(proxyRes: IncomingMessage, res: ServerResponse, exch
 class StreamRelay {
   private done = false;
   private started = false;
+  /** The upstream's connection gave out before its final event. */
+  private cut = false;
   /** Frames waiting for the end of this event-loop turn. */
   private pending = '';
 
@@ -66,6 +68,7 @@ class StreamRelay {
     if (!this.started) {
       // The first frame (with the headers) goes at once: time to first token is what users feel.
       this.started = true;
+      this.exchange.obs.firstToken();
       if (!this.res.write(out)) this.proxyRes.pause();
       return;
     }
@@ -94,6 +97,7 @@ class StreamRelay {
   };
 
   private readonly onUpstreamFailure = (): void => {
+    if (!this.translator.ended) this.cut = true;
     this.finish(
       this.translator.failUpstream(
         this.exchange.timedOut
@@ -111,7 +115,17 @@ class StreamRelay {
     this.res.off('drain', this.onDrain);
     // Keep reading (and dropping) whatever the upstream still sends.
     this.proxyRes.resume();
+    this.exchange.obs.streamEnded();
+    // A stream whose content all came in one upstream read gets its first token here.
+    if (this.translator.contentChunks > 0) this.exchange.obs.firstToken();
     this.res.end(out || undefined);
-    reportStatistics(this.config, this.exchange, 200, this.translator.usage, undefined);
+    const t = this.translator;
+    reportStatistics(this.config, this.exchange, 200, t.usage, undefined, {
+      streamEnd: t.outcome,
+      upstreamCut: this.cut,
+      finishReason: t.finishReason,
+      relayedChunks: t.contentChunks,
+      upstreamStatus: this.proxyRes.statusCode,
+    });
   }
 }

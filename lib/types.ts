@@ -1,5 +1,6 @@
-import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage, ServerResponse } from 'node:http';
 import type { ForwardHeadersConfig } from './headers/upstream-headers';
+import type { AiProxyOutcome, ObservabilityConfig } from './observability/types';
 
 export type { ForwardHeadersConfig } from './headers/upstream-headers';
 
@@ -85,6 +86,27 @@ export interface ProxyStatistics {
   request_payload?: string;
   /** Present when `log_payloads` is true (non-streamed answers only). */
   response_payload?: string;
+  /** How the request ended (see `AiProxyOutcome`). */
+  outcome: AiProxyOutcome;
+  /** The answer's `finish_reason`, when it had one. */
+  finish_reason?: string;
+  /** The request id: the client's valid `X-Request-Id`, or a new UUID; sent upstream and on the answer. */
+  request_id: string;
+  /** The upstream that served the request: its origin (no path, query or credentials). */
+  target: string;
+  /** The upstream's HTTP status, when it answered. */
+  upstream_status?: number;
+  /** Milliseconds from sending the upstream request to the last byte of its answer (streams: to the stream's end). */
+  upstream_latency_ms?: number;
+  /** Streams: milliseconds from the request reaching the proxy to the first frame sent to the client. */
+  time_to_first_token_ms?: number;
+  /** Streams: milliseconds per output token after the first (`completion_tokens` > 1). */
+  time_per_output_token_ms?: number;
+  /**
+   * Where the token counts come from: the upstream's usage, or (streams cut short without usage:
+   * aborted, truncated) `completion_tokens` counted as the content chunks relayed to the client.
+   */
+  usage_source: 'upstream' | 'relayed' | 'none';
 }
 
 /** Logging and request limits. */
@@ -94,10 +116,12 @@ export interface LoggingConfig {
   /** Include request and response bodies in the statistics. Defaults to false. */
   log_payloads?: boolean;
   /**
-   * Called once per answered request when `log_statistics` is true, after the answer has gone. May be
-   * async; a throw or a rejection is logged (`express-ai-proxy:stats`) and never reaches the answer or the process.
+   * Called once per request when `log_statistics` is true, after its answer ended, with the
+   * request and response (the statistics are also on `res.locals.aiProxy`, whatever this setting).
+   * May be async; a throw or a rejection is logged (`express-ai-proxy:stats`) and never reaches the
+   * answer or the process.
    */
-  on_statistics?: (stats: ProxyStatistics) => void;
+  on_statistics?: (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 }
 
 /** The config `aiProxy()` takes: Kong's AI Proxy fields plus a few transport settings. */
@@ -122,4 +146,6 @@ export interface AiProxyConfig {
   request_body_timeout?: number;
   /** Which client headers go upstream beyond the default policy (see the README's "Upstream headers"). */
   forward_headers?: ForwardHeadersConfig;
+  /** Request ids, Server-Timing, Prometheus metrics, OpenTelemetry. */
+  observability?: ObservabilityConfig;
 }

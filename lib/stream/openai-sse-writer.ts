@@ -34,6 +34,10 @@ export class OpenAiSseWriter {
   usage: Usage | undefined;
   /** How the stream ended; undefined while it is running (or if it was abandoned). */
   outcome: StreamOutcome | undefined;
+  /** The answer's finish reason, once seen (statistics). */
+  finishReason: string | undefined;
+  /** Chunks with content written so far: the token count of a stream cut short before its usage (statistics). */
+  contentChunks = 0;
 
   private readonly opts: SseWriterOptions;
   private readonly object: 'chat.completion.chunk' | 'text_completion';
@@ -92,6 +96,7 @@ export class OpenAiSseWriter {
     if (this.outcome !== undefined) return '';
     // Empty pieces (Ollama's final line, llama.cpp's last event) carry nothing for the client.
     if (text.length === 0) return '';
+    this.contentChunks++;
     if (this.opts.kind === 'chat' && !this.roleSent) {
       this.roleSent = true;
       return this.chatChunk({ role: 'assistant', content: text }, null);
@@ -101,6 +106,7 @@ export class OpenAiSseWriter {
 
   private finish(finishReason: FinishReason, usage: Usage | undefined): string {
     if (usage !== undefined) this.usage = usage;
+    this.finishReason = finishReason;
     let out = '';
     if (this.opts.kind === 'chat') {
       if (!this.roleSent) {
@@ -135,6 +141,7 @@ export class OpenAiSseWriter {
   private chunk(chunk: Record<string, unknown>, usage: Usage | undefined): string {
     const seen = usage ?? asUsage(chunk.usage);
     if (seen !== undefined) this.usage = seen;
+    this.countChunk(chunk.choices);
     // Upstream chunks may have been asked for usage for our statistics only: the client did not
     // ask, so the usage-only chunk is kept from it.
     if (!this.opts.includeUsage) {
@@ -148,6 +155,15 @@ export class OpenAiSseWriter {
     chunk.created = this.opts.created;
     chunk.model = this.opts.model;
     return frame(chunk);
+  }
+
+  private countChunk(choices: unknown): void {
+    const choice = Array.isArray(choices) ? (choices[0] as Record<string, unknown> | undefined) : undefined;
+    if (typeof choice !== 'object' || choice === null) return;
+    const delta = choice.delta as Record<string, unknown> | undefined;
+    const content = typeof delta === 'object' && delta !== null ? delta.content : choice.text;
+    if (typeof content === 'string' && content.length > 0) this.contentChunks++;
+    if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
   }
 
   private chatChunk(delta: Record<string, unknown>, finishReason: FinishReason | null): string {

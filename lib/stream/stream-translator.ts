@@ -70,6 +70,16 @@ export class StreamTranslator {
     return this.writer.outcome;
   }
 
+  /** The answer's finish reason, once seen. */
+  get finishReason(): string | undefined {
+    return this.writer.finishReason;
+  }
+
+  /** Chunks with content produced so far. */
+  get contentChunks(): number {
+    return this.writer.contentChunks;
+  }
+
   /** True once a terminal frame (`[DONE]` or an error) has been produced. */
   get ended(): boolean {
     return this.writer.ended;

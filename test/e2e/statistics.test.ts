@@ -78,12 +78,17 @@ describe('statistics', () => {
     const [s, extra] = await nextReports(1);
     assert.equal(extra, undefined);
     assert.ok(s);
+    const { request_id, upstream_latency_ms, target, ...rest } = s;
+    assert.match(request_id, /^[0-9a-f-]{36}$/);
+    assert.equal(target, ollama.url);
+    assert.ok(upstream_latency_ms !== undefined && upstream_latency_ms <= s.latency_ms + 1);
     assert.deepEqual(
-      { ...s, latency_ms: 0, request_payload: undefined, response_payload: undefined },
+      { ...rest, latency_ms: 0, request_payload: undefined, response_payload: undefined },
       {
         route_type: 'llm/v1/chat', provider: 'llama2', model: 'llama2', llama2_format: 'ollama', streamed: false, status: 200,
         prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, cost: (12 * 2 + 7 * 6) / 1e6,
         latency_ms: 0, request_payload: undefined, response_payload: undefined,
+        outcome: 'complete', finish_reason: 'stop', upstream_status: 200, usage_source: 'upstream',
       },
     );
     assert.ok(s.latency_ms >= 0 && s.latency_ms < 5000);

@@ -48,6 +48,7 @@ const DEFAULTS = {
   max_request_body_size: 8 * 1024 * 1024,
   max_response_body_size: 32 * 1024 * 1024,
   model_name_header: true,
+  observability: { tracing: false, server_timing: true },
   upstream_timeout: 60_000,
   request_body_timeout: 30_000,
 };
@@ -116,6 +117,7 @@ describe('validateConfig: the resolved config', () => {
       agent,
       request_body_timeout: 1000,
       forward_headers: { allow: ['Cookie'], deny: ['x-internal'] },
+      observability: { route_name: 'completions', tracing: false, server_timing: false },
     };
     const resolved = validate(full);
     assert.deepEqual(resolved, full);

@@ -1,0 +1,157 @@
+import type * as Api from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
+import type { ProxyStatistics } from '../types';
+import { BUCKETS } from './buckets';
+import { loadPeer } from './peer';
+import { ANSWERED, type RequestTimings, type RouteInfo, type StatisticsObserver } from './types';
+
+const SCOPE = 'express-ai-proxy';
+
+interface Instruments {
+  tokens: Api.Histogram;
+  duration: Api.Histogram;
+  ttft: Api.Histogram;
+  tpot: Api.Histogram;
+}
+
+/** `@opentelemetry/api`, loaded when a route first turns tracing on, never before. */
+let api: typeof Api | undefined;
+/** Made at the first request's end, so that an SDK registered after the routes were made is used. */
+let instruments: Instruments | undefined;
+
+function histograms(otel: typeof Api): Instruments {
+  if (instruments) return instruments;
+  const meter = otel.metrics.getMeter(SCOPE);
+  const histogram = (name: string, unit: string, description: string, buckets: number[]) =>
+    meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: buckets } });
+  instruments = {
+    tokens: histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', BUCKETS.tokens),
+    duration: histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', BUCKETS.duration),
+    ttft: histogram('gen_ai.server.time_to_first_token', 's', 'Time to generate first token for successful responses.', BUCKETS.ttft),
+    tpot: histogram('gen_ai.server.time_per_output_token', 's', 'Time per output token generated after the first token for successful responses.', BUCKETS.tpot),
+  };
+  return instruments;
+}
+
+/** The metric attributes of one route, model and outcome (made once: metrics are recorded on every request). */
+interface AttributeSets {
+  common: Api.Attributes;
+  duration: Api.Attributes;
+  input: Api.Attributes;
+  output: Api.Attributes;
+}
+
+const attributeCache = new WeakMap<RouteInfo, Map<string, AttributeSets>>();
+/** Past this many model/outcome pairs per route, sets are made afresh each time (the cache stays bounded). */
+const MAX_CACHED_SETS = 500;
+
+function attributeSets(route: RouteInfo, model: string, outcome: string, answered: boolean): AttributeSets {
+  let byKey = attributeCache.get(route);
+  if (!byKey) attributeCache.set(route, (byKey = new Map()));
+  const key = `${outcome}\0${model}`;
+  let sets = byKey.get(key);
+  if (sets) return sets;
+  const common: Api.Attributes = {
+    'gen_ai.operation.name': route.operation,
+    'gen_ai.provider.name': 'llama2',
+    'gen_ai.request.model': model,
+    'server.address': route.server_address,
+    'server.port': route.server_port,
+  };
+  if (answered) common['gen_ai.response.model'] = model;
+  sets = {
+    common,
+    duration: answered ? common : { ...common, 'error.type': outcome },
+    input: { ...common, 'gen_ai.token.type': 'input' },
+    output: { ...common, 'gen_ai.token.type': 'output' },
+  };
+  if (byKey.size < MAX_CACHED_SETS) byKey.set(key, sets);
+  return sets;
+}
+
+interface SpanState {
+  span: Api.Span;
+  ctx: Api.Context;
+}
+
+const headerGetter: Api.TextMapGetter<IncomingMessage['headers']> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+/**
+ * OpenTelemetry per the GenAI semantic conventions: a CLIENT span per request, child of the
+ * active span (an HTTP server instrumentation's) or else of the incoming `traceparent`, ending
+ * with the answer (for streams, at their last frame); `traceparent` goes upstream; and the
+ * `gen_ai.client.*` / `gen_ai.server.*` histograms with the same figures.
+ */
+export function createTracing(): StatisticsObserver {
+  const otel = (api ??= loadPeer<typeof Api>('@opentelemetry/api', 'observability.tracing'));
+  // A ProxyTracer: follows whatever provider the app registers, before or after this.
+  const tracer = otel.trace.getTracer(SCOPE);
+  return {
+    start(route: RouteInfo, req: IncomingMessage): SpanState {
+      const active = otel.context.active();
+      const parent = otel.trace.getSpan(active) ? active : otel.propagation.extract(active, req.headers, headerGetter);
+      const span = tracer.startSpan(
+        route.configured_model ? `${route.operation} ${route.configured_model}` : route.operation,
+        {
+          kind: otel.SpanKind.CLIENT,
+          attributes: {
+            'gen_ai.operation.name': route.operation,
+            'gen_ai.provider.name': 'llama2',
+            'gen_ai.system': 'llama2',
+            'server.address': route.server_address,
+            'server.port': route.server_port,
+            'express_ai_proxy.route': route.route,
+            'express_ai_proxy.llama2_format': route.llama2_format,
+          },
+        },
+        parent,
+      );
+      return { span, ctx: otel.trace.setSpan(parent, span) };
+    },
+
+    inject(state: unknown, setHeader: (name: string, value: string) => void): void {
+      if (!state) return;
+      otel.propagation.inject((state as SpanState).ctx, undefined, { set: (_carrier, key, value) => setHeader(key, value) });
+    },
+
+    end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
+      const answered = ANSWERED.has(stats.outcome);
+      const span = (state as SpanState | undefined)?.span;
+      if (span) {
+        if (stats.model !== route.configured_model) span.updateName(`${route.operation} ${stats.model}`);
+        span.setAttributes({
+          'gen_ai.request.model': stats.model,
+          'gen_ai.response.model': stats.model,
+          'gen_ai.usage.input_tokens': stats.prompt_tokens,
+          'gen_ai.usage.output_tokens': stats.completion_tokens,
+          'http.response.status_code': stats.status,
+          'express_ai_proxy.outcome': stats.outcome,
+          'express_ai_proxy.request_id': stats.request_id,
+          'express_ai_proxy.streamed': stats.streamed,
+        });
+        if (stats.finish_reason) span.setAttribute('gen_ai.response.finish_reasons', [stats.finish_reason]);
+        if (stats.time_to_first_token_ms !== undefined) span.setAttribute('express_ai_proxy.time_to_first_token_ms', stats.time_to_first_token_ms);
+        if (!answered) {
+          span.setAttribute('error.type', stats.outcome);
+          span.setStatus({ code: otel.SpanStatusCode.ERROR, message: `${stats.outcome} (HTTP ${stats.status})` });
+        }
+        span.end();
+      }
+      const { tokens, duration, ttft, tpot } = histograms(otel);
+      const attrs = attributeSets(route, stats.model, stats.outcome, answered);
+      const ended = t.endedAt ?? performance.now();
+      duration.record((ended - t.startedAt) / 1000, attrs.duration);
+      if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
+        tokens.record(stats.prompt_tokens, attrs.input);
+        tokens.record(stats.completion_tokens, attrs.output);
+      }
+      if (answered && stats.streamed && t.firstTokenAt !== undefined) {
+        ttft.record((t.firstTokenAt - t.startedAt) / 1000, attrs.common);
+        if (stats.time_per_output_token_ms !== undefined) tpot.record(stats.time_per_output_token_ms / 1000, attrs.common);
+      }
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Loads an optional peer dependency at the moment an integration is switched on (never at import
+ * time, so apps without it pay nothing), with an error that says what to install.
+ */
+export function loadPeer<T>(name: string, usedBy: string): T {
+  try {
+    return require(name) as T;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') {
+      throw new Error(`${usedBy} needs the optional peer dependency "${name}": npm install ${name}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,160 @@
+import type * as Prom from 'prom-client';
+import type { IncomingMessage } from 'node:http';
+import type { ProxyStatistics } from '../types';
+import { BoundedLabel } from './bounded-labels';
+import { BUCKETS } from './buckets';
+import { loadPeer } from './peer';
+import { ANSWERED, type AiProxyMetrics, type RequestTimings, type RouteInfo } from './types';
+
+/** Options of `aiProxyMetrics()`. */
+export interface AiProxyMetricsOptions {
+  /**
+   * The prom-client `Registry` to register the metrics in. Defaults to prom-client's global
+   * `register` (what `register.metrics()` serves).
+   */
+  register?: object;
+}
+
+type Labels = 'route' | 'gen_ai_operation_name' | 'gen_ai_request_model';
+
+/** One set of metrics per registry: prom-client refuses a second metric with the same name. */
+const byRegistry = new WeakMap<object, AiProxyMetrics>();
+
+/**
+ * Prometheus metrics for every route given them in `observability.metrics` (one call, shared by
+ * routes). Names follow the OpenTelemetry GenAI semantic conventions in Prometheus form:
+ * `gen_ai_client_token_usage`, `gen_ai_client_operation_duration_seconds`,
+ * `gen_ai_server_time_to_first_token_seconds`, `gen_ai_server_time_per_output_token_seconds`,
+ * plus `express_ai_proxy_requests_total` (by route, model, format, outcome),
+ * `express_ai_proxy_cost_total`, `express_ai_proxy_requests_in_flight` (by route and target),
+ * `express_ai_proxy_upstream_duration_seconds` and `express_ai_proxy_overhead_seconds`.
+ * Loads the optional peer `prom-client` here, and only here.
+ *
+ * @example
+ * const metrics = aiProxyMetrics();
+ * app.use('/llama2-chat', aiProxy({ ...config, observability: { metrics } }));
+ * app.get('/metrics', async (req, res) => res.type('text/plain').send(await promClient.register.metrics()));
+ */
+export function aiProxyMetrics(options: AiProxyMetricsOptions = {}): AiProxyMetrics {
+  const prom = loadPeer<typeof Prom>('prom-client', 'aiProxyMetrics()');
+  const register = (options.register ?? prom.register) as Prom.Registry;
+  let metrics = byRegistry.get(register);
+  if (!metrics) {
+    metrics = prometheusObserver(prom, register);
+    byRegistry.set(register, metrics);
+  }
+  return metrics;
+}
+
+function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxyMetrics {
+  const registers = [register];
+  const base: Labels[] = ['route', 'gen_ai_operation_name', 'gen_ai_request_model'];
+  const tokens = new prom.Histogram({
+    name: 'gen_ai_client_token_usage', help: 'Number of input and output tokens used (gen_ai.client.token.usage).',
+    labelNames: [...base, 'gen_ai_token_type'], buckets: BUCKETS.tokens, registers,
+  });
+  const duration = new prom.Histogram({
+    name: 'gen_ai_client_operation_duration_seconds', help: 'Duration of each request through the proxy, to its last byte (gen_ai.client.operation.duration).',
+    labelNames: [...base, 'outcome'], buckets: BUCKETS.duration, registers,
+  });
+  const ttft = new prom.Histogram({
+    name: 'gen_ai_server_time_to_first_token_seconds', help: 'Time to the first streamed frame, for answered streams (gen_ai.server.time_to_first_token).',
+    labelNames: base, buckets: BUCKETS.ttft, registers,
+  });
+  const tpot = new prom.Histogram({
+    name: 'gen_ai_server_time_per_output_token_seconds', help: 'Time per output token after the first, for answered streams (gen_ai.server.time_per_output_token).',
+    labelNames: base, buckets: BUCKETS.tpot, registers,
+  });
+  const requests = new prom.Counter({
+    name: 'express_ai_proxy_requests_total', help: 'Requests handled, by route, model, format and outcome.',
+    labelNames: ['route', 'gen_ai_request_model', 'llama2_format', 'outcome', 'status_class'], registers,
+  });
+  const cost = new prom.Counter({
+    name: 'express_ai_proxy_cost_total', help: 'Cost of the tokens used, from input_cost / output_cost (per million tokens).',
+    labelNames: ['route', 'gen_ai_request_model'], registers,
+  });
+  const inFlight = new prom.Gauge({
+    name: 'express_ai_proxy_requests_in_flight', help: 'Requests being handled now, by route and upstream target.',
+    labelNames: ['route', 'target'], registers,
+  });
+  const upstream = new prom.Histogram({
+    name: 'express_ai_proxy_upstream_duration_seconds', help: 'Upstream time: from sending the request to the last byte of its answer.',
+    labelNames: ['route', 'target'], buckets: BUCKETS.duration, registers,
+  });
+  const overhead = new prom.Histogram({
+    name: 'express_ai_proxy_overhead_seconds', help: "The proxy's own time per request: total minus upstream time.",
+    labelNames: ['route'], buckets: BUCKETS.overhead, registers,
+  });
+  const models = new BoundedLabel();
+
+  /** The label-bound series of one route, model and outcome, made once (prom-client hashes labels on every call otherwise). */
+  interface Series {
+    requests: Prom.Counter.Internal;
+    duration: Prom.Histogram.Internal<string>;
+    input: Prom.Histogram.Internal<string>;
+    output: Prom.Histogram.Internal<string>;
+    ttft: Prom.Histogram.Internal<string>;
+    tpot: Prom.Histogram.Internal<string>;
+    cost: Prom.Counter.Internal;
+    upstream: Prom.Histogram.Internal<string>;
+    overhead: Prom.Histogram.Internal<string>;
+    inFlight: Prom.Gauge.Internal<string>;
+  }
+  const cache = new WeakMap<RouteInfo, Map<string, Series>>();
+  const inFlightOf = new WeakMap<RouteInfo, Prom.Gauge.Internal<string>>();
+  const series = (route: RouteInfo, target: string, model: string, outcome: string, status: number): Series => {
+    let byKey = cache.get(route);
+    if (!byKey) cache.set(route, (byKey = new Map()));
+    const statusClass = `${Math.floor(status / 100)}xx`;
+    const key = `${model}\0${outcome}\0${statusClass}\0${target}`;
+    let s = byKey.get(key);
+    if (s) return s;
+    const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
+    s = {
+      requests: requests.labels({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class: statusClass }),
+      duration: duration.labels({ ...labels, outcome }),
+      input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
+      output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
+      ttft: ttft.labels(labels),
+      tpot: tpot.labels(labels),
+      cost: cost.labels({ route: route.route, gen_ai_request_model: model }),
+      upstream: upstream.labels({ route: route.route, target }),
+      overhead: overhead.labels({ route: route.route }),
+      inFlight: inFlight.labels({ route: route.route, target }),
+    };
+    // Bounded: model values are (BoundedLabel), outcomes and status classes are few.
+    byKey.set(key, s);
+    return s;
+  };
+
+  return {
+    kind: 'prometheus',
+    start(route: RouteInfo, _req: IncomingMessage): undefined {
+      let gauge = inFlightOf.get(route);
+      if (!gauge) inFlightOf.set(route, (gauge = inFlight.labels({ route: route.route, target: route.target })));
+      gauge.inc();
+      return undefined;
+    },
+    end(_state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
+      const s = series(route, stats.target, models.value(stats.model), stats.outcome, stats.status);
+      s.inFlight.dec();
+      const ended = t.endedAt ?? performance.now();
+      s.requests.inc();
+      s.duration.observe((ended - t.startedAt) / 1000);
+      if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
+        s.input.observe(stats.prompt_tokens);
+        s.output.observe(stats.completion_tokens);
+      }
+      if (stats.cost !== undefined && stats.cost > 0) s.cost.inc(stats.cost);
+      if (t.upstreamSentAt !== undefined) {
+        const upstreamMs = (t.upstreamEndAt ?? ended) - t.upstreamSentAt;
+        s.upstream.observe(upstreamMs / 1000);
+        s.overhead.observe(Math.max(0, ended - t.startedAt - upstreamMs) / 1000);
+      }
+      if (ANSWERED.has(stats.outcome) && stats.streamed && t.firstTokenAt !== undefined) {
+        s.ttft.observe((t.firstTokenAt - t.startedAt) / 1000);
+        if (stats.time_per_output_token_ms !== undefined) s.tpot.observe(stats.time_per_output_token_ms / 1000);
+      }
+    },
+  };
+}
