@@ -195,6 +195,7 @@ function describe(detail: Joi.ValidationErrorItem): ConfigProblem {
       };
     }
     case 'any.invalid':
+      if (!path.startsWith('forward_headers.')) return { path, message: `${path} ${detail.message.replace(/^"[^"]*" /, '')}` };
       return { path, message: `${path} cannot be allowed: hop-by-hop and body-framing headers (${NEVER_FORWARDED.join(', ')}) never go upstream` };
     case 'any.only':
       return { path, message: `${path} must be ${hint ?? `one of ${formatList(ctx.valids)}`}${secret ? '' : `, got ${JSON.stringify(ctx.value)}`}` };

@@ -129,7 +129,10 @@ describe(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is a 400 at parse tim
         const r = await post(`${app().url}${route}`, undefined, { raw: deep(100_000) });
         const e = assertOpenAiError(r, 400, `the request body nests arrays/objects deeper than ${MAX_JSON_DEPTH} levels`);
         assert.equal(e.code, 'json_too_deep');
-        assert.equal(reports.length, before);
+        // The proxy's own refusal is reported once, as a client error, without the body.
+        assert.equal(reports.length, before + 1);
+        assert.equal(reports.at(-1)!.outcome, 'client_error');
+        assert.equal(reports.at(-1)!.request_payload, undefined);
         await stillServes(app());
       });
     }
