@@ -13,6 +13,7 @@ import { reportStatistics } from './statistics';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
+import { subPathError } from './router/sub-path';
 import type { AiProxyConfig } from './types';
 import { redact } from './upstream-error';
 
@@ -87,6 +88,11 @@ class Route {
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
     if (req.method !== 'POST') {
       next();
+      return;
+    }
+    const wrongPath = subPathError(req, this.config.route_type);
+    if (wrongPath) {
+      sendError(res, wrongPath);
       return;
     }
     const startedAt = performance.now();

@@ -29,6 +29,7 @@ export interface ResolvedConfig {
   model_name_header: boolean;
   upstream_timeout: number;
   agent: HttpAgent | undefined;
+  client_model: 'reject' | 'replace';
 }
 
 const MiB = 1024 * 1024;
@@ -53,7 +54,7 @@ const modelOptionsSchema = Joi.object({
 }).default({});
 
 const schema = Joi.object({
-  route_type: Joi.string().valid('llm/v1/chat', 'llm/v1/completions').required(),
+  route_type: Joi.string().valid('llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings').required(),
   model: Joi.object({
     provider: Joi.string().valid('llama2').required(),
     name: Joi.string().min(1),
@@ -91,6 +92,7 @@ const schema = Joi.object({
   model_name_header: Joi.boolean().default(true),
   upstream_timeout: Joi.number().integer().greater(0).default(DEFAULT_UPSTREAM_TIMEOUT),
   agent: Joi.object().instance(HttpAgent, 'http.Agent'),
+  client_model: Joi.string().valid('reject', 'replace').default('reject'),
 }).required();
 
 /**
@@ -145,7 +147,7 @@ const requiredForLlama2 = new Set(['model.options.llama2_format', 'model.options
 const hints: Record<string, string> = {
   'model.options.upstream_url': 'an absolute http(s) URL, e.g. "http://127.0.0.1:11434/api/chat"',
   'model.options.llama2_format': 'one of "raw", "ollama", "openai"',
-  route_type: 'one of "llm/v1/chat", "llm/v1/completions"',
+  route_type: 'one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings"',
 };
 
 function describe(detail: Joi.ValidationErrorItem): ConfigProblem {

@@ -1,7 +1,7 @@
 import type { Agent as HttpAgent } from 'node:http';
 
 /** The OpenAI-style route a mount point serves. */
-export type RouteType = 'llm/v1/chat' | 'llm/v1/completions';
+export type RouteType = 'llm/v1/chat' | 'llm/v1/completions' | 'llm/v1/embeddings';
 
 /** How the Llama 2 upstream is spoken to. */
 export type Llama2Format = 'raw' | 'ollama' | 'openai';
@@ -112,4 +112,10 @@ export interface AiProxyConfig {
   max_response_body_size?: number;
   /** Agent for upstream connections. Defaults to a keep-alive agent shared by this middleware. */
   agent?: HttpAgent;
+  /**
+   * A client `model` other than `model.name`: `reject` answers 400 "cannot use own model" (Kong's
+   * rule), `replace` sends `model.name` instead (clients such as LangChain always send a name of
+   * their own). Defaults to `reject`.
+   */
+  client_model?: 'reject' | 'replace';
 }
