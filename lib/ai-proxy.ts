@@ -8,6 +8,7 @@ import { attachExchange, exchangeOf, type Exchange } from './exchange';
 import type { Format, FormatContext } from './formats/format';
 import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
+import { embeddingsFormat, toEmbeddingsRequest } from './embeddings';
 import { defaultAgent, proxyTarget, transportFor, type Transport, type UpstreamTarget } from './proxy';
 import { reportStatistics } from './statistics';
 import { relayJson } from './relay-json';
@@ -61,12 +62,14 @@ class Route {
   private basePath: string;
   private streamPath: string;
   private readonly pathPerRequest: boolean;
+  private readonly embeddings: boolean;
 
   constructor(private readonly config: ResolvedConfig) {
     const options = config.model.options;
     const url = new URL(options.upstream_url);
     const rawDialect = rawDialectFor(url.pathname, options.raw_dialect);
-    this.format = getFormat(options.llama2_format);
+    this.embeddings = config.route_type === 'llm/v1/embeddings';
+    this.format = this.embeddings ? embeddingsFormat(config) : getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
     this.secrets = secretsOf(config.auth);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
@@ -107,7 +110,7 @@ class Route {
 
   private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, startedAt: number): void {
     try {
-      const llmReq = toLlmRequest(body, this.config);
+      const llmReq = this.embeddings ? toEmbeddingsRequest(body, this.config) : toLlmRequest(body, this.config);
       const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
       applyAuthBody(upstreamBody, body, this.config.auth);
       let path = llmReq.stream ? this.streamPath : this.basePath;
