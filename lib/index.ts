@@ -1,4 +1,5 @@
 export { aiProxy, type AiProxyMiddleware } from './ai-proxy';
+export { aiProxyRouter, type AiProxyRouterOptions, type AiProxyRouterRoute } from './router';
 export { validateConfig, type ResolvedConfig } from './config';
 export { AiProxyConfigError, type ConfigProblem } from './errors';
 export type {
