@@ -15,6 +15,7 @@ import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
 import { subPathError } from './router/sub-path';
+import { compileTemplates, type RouteTemplates } from './templates';
 import type { AiProxyConfig } from './types';
 import { redact } from './upstream-error';
 
@@ -63,9 +64,12 @@ class Route {
   private streamPath: string;
   private readonly pathPerRequest: boolean;
   private readonly embeddings: boolean;
+  private readonly templates: RouteTemplates | undefined;
 
   constructor(private readonly config: ResolvedConfig) {
     const options = config.model.options;
+    // First: it refuses a templated host before anything connects anywhere.
+    this.templates = compileTemplates(config, (pathAndQuery) => this.pathsFor(pathAndQuery));
     const url = new URL(options.upstream_url);
     const rawDialect = rawDialectFor(url.pathname, options.raw_dialect);
     this.embeddings = config.route_type === 'llm/v1/embeddings';
@@ -73,19 +77,28 @@ class Route {
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
     this.secrets = secretsOf(config.auth);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
-    const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
-    this.basePath = url.pathname + url.search;
-    this.streamPath = streamPathname + url.search;
-    if (!this.pathPerRequest) {
-      this.basePath = withAuthQuery(this.basePath, undefined, config.auth);
-      this.streamPath = withAuthQuery(this.streamPath, undefined, config.auth);
-    }
+    ({ basePath: this.basePath, streamPath: this.streamPath } = this.pathsFor(url.pathname + url.search));
     this.upstream = {
       target: proxyTarget(url),
       handlers: { onProxyReq: this.onProxyReq, onProxyRes: this.onProxyRes, onError: this.onError },
     };
     this.transport = transportFor(config.agent ?? defaultAgent(url), upstreamOf);
+  }
+
+  /** The upstream paths without and with streaming for a path and query; query auth added unless it is per request. */
+  private pathsFor(pathAndQuery: string): { basePath: string; streamPath: string } {
+    const q = pathAndQuery.indexOf('?');
+    const pathname = q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
+    const search = q === -1 ? '' : pathAndQuery.slice(q);
+    const raw = this.config.model.options.llama2_format === 'raw';
+    let basePath = pathAndQuery;
+    let streamPath = (raw ? rawStreamPath(pathname, this.ctx.rawDialect) : pathname) + search;
+    if (!this.pathPerRequest) {
+      basePath = withAuthQuery(basePath, undefined, this.config.auth);
+      streamPath = withAuthQuery(streamPath, undefined, this.config.auth);
+    }
+    return { basePath, streamPath };
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
@@ -110,10 +123,12 @@ class Route {
 
   private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, startedAt: number): void {
     try {
-      const llmReq = this.embeddings ? toEmbeddingsRequest(body, this.config) : toLlmRequest(body, this.config);
+      const templated = this.templates?.resolve(req);
+      const config = templated?.config ?? this.config;
+      const llmReq = this.embeddings ? toEmbeddingsRequest(body, config) : toLlmRequest(body, config);
       const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
       applyAuthBody(upstreamBody, body, this.config.auth);
-      let path = llmReq.stream ? this.streamPath : this.basePath;
+      let path = llmReq.stream ? (templated?.streamPath ?? this.streamPath) : (templated?.basePath ?? this.basePath);
       if (this.pathPerRequest) path = withAuthQuery(path, req.url, this.config.auth);
       const exchange: Exchange = {
         llmReq,
