@@ -16,6 +16,7 @@ import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
 import { subPathError } from './router/sub-path';
 import { compileTemplates, type RouteTemplates } from './templates';
+import { upstreamPathAdvice } from './advice/upstream-path';
 import type { AiProxyConfig } from './types';
 import { redact } from './upstream-error';
 
@@ -65,6 +66,8 @@ class Route {
   private readonly pathPerRequest: boolean;
   private readonly embeddings: boolean;
   private readonly templates: RouteTemplates | undefined;
+  /** Set when the upstream path looks wrong for the format; a 404 from there gets it as a hint. */
+  private readonly pathAdvice: string | undefined;
 
   constructor(private readonly config: ResolvedConfig) {
     const options = config.model.options;
@@ -84,6 +87,8 @@ class Route {
       handlers: { onProxyReq: this.onProxyReq, onProxyRes: this.onProxyRes, onError: this.onError },
     };
     this.transport = transportFor(config.agent ?? defaultAgent(url), upstreamOf);
+    this.pathAdvice = upstreamPathAdvice(config);
+    if (this.pathAdvice) log('config warning: %s', this.pathAdvice);
   }
 
   /** The upstream paths without and with streaming for a path and query; query auth added unless it is per request. */
@@ -200,6 +205,12 @@ class Route {
     const exchange = exchangeOf(req);
     if (!exchange) return;
     const status = proxyRes.statusCode ?? 502;
+    if (status === 404 && this.pathAdvice) {
+      proxyRes.resume();
+      sendError(res, new ProxyError(404, `the upstream answered 404: ${this.pathAdvice}`, 'invalid_request_error', 'upstream_path_not_found'), modelHeader(this.parts, exchange));
+      reportStatistics(this.config, exchange, 404, undefined, undefined);
+      return;
+    }
     if (exchange.llmReq.stream && status >= 200 && status < 300) {
       relayStream(proxyRes, res, exchange, this.parts);
       return;

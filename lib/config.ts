@@ -231,3 +231,12 @@ function editDistance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+
+/**
+ * A config whose values arrived as strings (the Kong admin API's form fields): numbers and
+ * booleans converted where the schema expects them, nothing else changed. Validate the result
+ * with `validateConfig`, which reports what is still wrong.
+ */
+export function coerceConfig(input: unknown): unknown {
+  return schema.validate(foldShortForm(input, []), { abortEarly: false, convert: true, noDefaults: true }).value;
+}
