@@ -8,8 +8,11 @@ import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { failToParent, serveParent } from './child-ipc';
 
-/** What a proxy child serves. `passthrough` answers on the upstream's own path, aiProxy on /v1/chat/completions. */
-export type ProxyKind = 'passthrough' | 'ollama' | 'raw' | 'openai';
+/**
+ * What a proxy child serves. `passthrough` answers on the upstream's own path, aiProxy on
+ * /v1/chat/completions; `router` is `aiProxyRouter` (ollama) mounted with `app.use('/v1', …)`.
+ */
+export type ProxyKind = 'passthrough' | 'ollama' | 'raw' | 'openai' | 'router';
 
 export interface ProxyOptions {
   kind: ProxyKind;
@@ -27,14 +30,20 @@ export function clientPath(kind: ProxyKind): string {
 
 const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough'>, string> = {
   ollama: '/api/chat',
+  router: '/api/chat',
   raw: '/generate',
   openai: '/v1/chat/completions',
 };
 
 type AiProxy = typeof import('../lib/index')['aiProxy'];
+type AiProxyRouter = typeof import('../lib/index')['aiProxyRouter'];
 
 function loadAiProxy(entry: string): AiProxy {
   return (require(entry) as { aiProxy: AiProxy }).aiProxy;
+}
+
+function loadAiProxyRouter(entry: string): AiProxyRouter {
+  return (require(entry) as { aiProxyRouter: AiProxyRouter }).aiProxyRouter;
 }
 
 /** Builds the Express app for `opts` (exported so that a test or a profile can run it in-process). */
@@ -48,19 +57,22 @@ export function buildApp(opts: ProxyOptions): express.Express {
     );
     return app;
   }
-  const aiProxy = loadAiProxy(opts.entry);
-  app.post(
-    clientPath(opts.kind),
-    aiProxy({
-      route_type: 'llm/v1/chat',
-      model: {
-        provider: 'llama2',
-        name: 'llama2',
-        options: { llama2_format: opts.kind, upstream_url: upstream + UPSTREAM_PATH[opts.kind] },
-      },
-      ...(opts.agent === 'unbounded' ? { agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }) } : {}),
-    }),
-  );
+  const config = {
+    route_type: 'llm/v1/chat' as const,
+    model: {
+      provider: 'llama2' as const,
+      name: 'llama2',
+      options: { llama2_format: opts.kind === 'router' ? ('ollama' as const) : opts.kind, upstream_url: upstream + UPSTREAM_PATH[opts.kind] },
+    },
+    ...(opts.agent === 'unbounded' ? { agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }) } : {}),
+  };
+  if (opts.kind === 'router') {
+    // The same route behind the router, with a second model so the lookup is not a single-entry shortcut.
+    const other = { ...config, model: { ...config.model, name: 'mistral' } };
+    app.use('/v1', loadAiProxyRouter(opts.entry)({ routes: [other, config] }));
+    return app;
+  }
+  app.post(clientPath(opts.kind), loadAiProxy(opts.entry)(config));
   return app;
 }
 
