@@ -133,7 +133,12 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
       if (type && req.method === 'POST') dispatch(req, res, next, type);
       else if (read && path === '/models') sendJson(res, list);
       else if (read && path.startsWith('/models/')) {
-        const id = decodeURIComponent(path.slice('/models/'.length));
+        let id: string;
+        try {
+          id = decodeURIComponent(path.slice('/models/'.length));
+        } catch {
+          id = path.slice('/models/'.length);
+        }
         if (models.includes(id)) sendJson(res, JSON.stringify(modelObject(id)));
         else sendError(res, new ProxyError(404, `The model \`${id}\` does not exist`, 'invalid_request_error', 'model_not_found'));
       } else if (read && health !== false && path === health) sendJson(res, '{"status":"ok"}');

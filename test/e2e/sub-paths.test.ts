@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText } from 'ai';
+import { ChatOpenAI } from '@langchain/openai';
 import { aiProxy } from '../../lib';
 import { post } from '../support/http-client';
 import { type ProxyApp, assertOpenAiError, chatBody, completionsBody, llama2Config, startApp } from '../support/proxy-app';
@@ -83,6 +84,14 @@ describe('client model policy', () => {
     assert.equal(c.choices[0]?.message.content, DEFAULT_TEXT);
     assert.equal(ollama.last().body.model, 'llama2');
     assert.equal(c.model, 'llama2');
+  });
+
+  test("LangChain's ChatOpenAI without a model: 400 by default, answered with client_model: 'replace'", async () => {
+    const lc = (mount: string) => new ChatOpenAI({ configuration: { baseURL: `${proxy.url}/${mount}` }, apiKey: 'x', maxRetries: 0 });
+    await assert.rejects(lc('llama2-chat').invoke('hi'), /cannot use own model - must be: llama2/);
+    const answer = await lc('any-model').invoke('hi');
+    assert.equal(answer.content, DEFAULT_TEXT);
+    assert.equal(ollama.last().body.model, 'llama2');
   });
 
   test('client_model only takes reject or replace', () => {

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aiProxy, AiProxyConfigError } from '../../lib';
+import { aiProxy, AiProxyConfigError, kongRoutes } from '../../lib';
 import { post } from '../support/http-client';
 import { type ProxyApp, assertOpenAiError, chatBody, llama2Config, startApp } from '../support/proxy-app';
 import { type FakeUpstream, startOllama, startOpenAi } from '../support/upstreams';
@@ -20,6 +20,14 @@ before(async () => {
     app.use('/by-header', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { name: '$(headers.x-model)' })));
     app.use('/by-query', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { name: 'llama2:$(query_params.size)' })));
     app.post('/models/:model/chat', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { name: '$(uri_captures.model)' })));
+    app.use(
+      kongRoutes({
+        name: 'per-model',
+        paths: ['~/kong/(?<model>[a-z0-9:.-]+)/chat$'],
+        methods: ['POST'],
+        plugins: [{ name: 'ai-proxy', config: llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { name: '$(uri_captures.model)' }) }],
+      }),
+    );
     app.use('/deploy', aiProxy(llama2Config('chat', 'openai', `${oai.url}/v1/chat/completions?deployment=$(headers.x-deployment)`, { name: 'm' })));
   });
 });
@@ -37,6 +45,13 @@ test('$(query_params.NAME) and $(uri_captures.NAME) fill model.name', async () =
   assert.equal(ollama.last().body.model, 'llama2:13b');
   assert.equal((await post(`${proxy.url}/models/codellama/chat`, chatBody())).status, 200);
   assert.equal(ollama.last().body.model, 'codellama');
+});
+
+test("$(uri_captures.NAME) reads a Kong regex path's named group", async () => {
+  const r = await post(`${proxy.url}/kong/mistral:7b/chat`, chatBody());
+  assert.equal(r.status, 200, r.text);
+  assert.equal(ollama.last().body.model, 'mistral:7b');
+  assert.equal(r.headers.get('x-llm-model'), 'llama2/mistral:7b');
 });
 
 test('a missing value is a 400 naming the template and how to give it', async () => {
