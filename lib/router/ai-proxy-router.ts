@@ -100,17 +100,18 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
     const body = readJsonBody(req, bodyLimit);
     const pick = (b: Record<string, unknown>) => {
       const table = byType.get(type);
+      if (!table) throw new ProxyError(404, `no model is served for ${OPENAI_PATHS[type]} (${type}) here. Models: GET ${String(req.baseUrl ?? '')}/models`, 'invalid_request_error', 'model_not_found');
       const requested = b.model;
       let entry: Entry | undefined;
       if (requested === undefined || requested === null || requested === '') {
         // One model for this operation: a client that names none gets it.
-        const names = new Set([...(table?.values() ?? [])].map((e) => e.name));
-        if (names.size === 1) entry = table!.values().next().value;
-        else throw new ProxyError(400, `"model" is required: one of ${[...(table?.keys() ?? [])].map((m) => JSON.stringify(m)).join(', ') || '(none)'}`, 'invalid_request_error', 'missing_model');
+        const names = new Set([...table.values()].map((e) => e.name));
+        if (names.size === 1) entry = table.values().next().value;
+        else throw new ProxyError(400, `"model" is required: one of ${[...table.keys()].map((m) => JSON.stringify(m)).join(', ')}`, 'invalid_request_error', 'missing_model');
       } else if (typeof requested !== 'string') {
         throw new ProxyError(400, '"model" must be a string');
       } else {
-        entry = table?.get(requested);
+        entry = table.get(requested);
         if (!entry) {
           const elsewhere = models.includes(requested) ? ` (it has no ${type} route here)` : '';
           throw new ProxyError(404, `The model \`${requested}\` does not exist${elsewhere}. Models: GET ${String(req.baseUrl ?? '')}/models`, 'invalid_request_error', 'model_not_found');

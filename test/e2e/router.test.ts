@@ -133,6 +133,18 @@ describe('other clients through the same baseURL', () => {
   });
 });
 
+test('an operation with no route at all is a 404 naming it', async () => {
+  const chatOnly = await startApp((app) => {
+    app.use('/v1', aiProxyRouter({ routes: [routes()[0]!], health_path: false }));
+  });
+  try {
+    assertOpenAiError(await post(`${chatOnly.url}/v1/embeddings`, { model: 'nomic-embed-text', input: 'x' }), 404, 'no model is served for /embeddings (llm/v1/embeddings) here. Models: GET /v1/models');
+    assertOpenAiError(await post(`${chatOnly.url}/v1/health`, undefined, { method: 'GET' }), 404);
+  } finally {
+    await chatOnly.close();
+  }
+});
+
 describe('router config', () => {
   test('problems are named by route and field, all at once', () => {
     assert.throws(
