@@ -8,8 +8,11 @@ import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { failToParent, serveParent } from './child-ipc';
 
-/** What a proxy child serves. `passthrough` answers on the upstream's own path, aiProxy on /v1/chat/completions. */
-export type ProxyKind = 'passthrough' | 'ollama' | 'raw' | 'openai';
+/**
+ * What a proxy child serves. `passthrough` answers on the upstream's own path, aiProxy on
+ * /v1/chat/completions; `router` is `aiProxyRouter` (ollama) mounted with `app.use('/v1', …)`.
+ */
+export type ProxyKind = 'passthrough' | 'ollama' | 'raw' | 'openai' | 'router';
 
 export interface ProxyOptions {
   kind: ProxyKind;
@@ -29,11 +32,12 @@ export function clientPath(kind: ProxyKind): string {
 
 const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough'>, string> = {
   ollama: '/api/chat',
+  router: '/api/chat',
   raw: '/generate',
   openai: '/v1/chat/completions',
 };
 
-type Lib = Pick<typeof import('../lib/index'), 'aiProxy' | 'aiProxyMetrics'>;
+type Lib = Pick<typeof import('../lib/index'), 'aiProxy' | 'aiProxyMetrics' | 'aiProxyRouter'>;
 type ObservabilityConfig = import('../lib/index').ObservabilityConfig;
 
 function loadLib(entry: string): Lib {
@@ -80,19 +84,23 @@ export function buildApp(opts: ProxyOptions): express.Express {
   }
   const lib = loadLib(opts.entry);
   const observability = observabilityFor(opts.observe, lib);
-  app.post(
-    clientPath(opts.kind),
-    lib.aiProxy({
-      route_type: 'llm/v1/chat',
-      model: {
-        provider: 'llama2',
-        name: 'llama2',
-        options: { llama2_format: opts.kind, upstream_url: upstream + UPSTREAM_PATH[opts.kind] },
-      },
-      ...(opts.agent === 'unbounded' ? { agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }) } : {}),
-      ...(observability ? { observability } : {}),
-    }),
-  );
+  const config = {
+    route_type: 'llm/v1/chat' as const,
+    model: {
+      provider: 'llama2' as const,
+      name: 'llama2',
+      options: { llama2_format: opts.kind === 'router' ? ('ollama' as const) : opts.kind, upstream_url: upstream + UPSTREAM_PATH[opts.kind] },
+    },
+    ...(opts.agent === 'unbounded' ? { agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }) } : {}),
+    ...(observability ? { observability } : {}),
+  };
+  if (opts.kind === 'router') {
+    // The same route behind the router, with a second model so the lookup is not a single-entry shortcut.
+    const other = { ...config, model: { ...config.model, name: 'mistral' } };
+    app.use('/v1', lib.aiProxyRouter({ routes: [other, config] }));
+    return app;
+  }
+  app.post(clientPath(opts.kind), lib.aiProxy(config));
   return app;
 }
 

@@ -66,6 +66,7 @@ export const ROWS: RowSpec[] = [
   { name: 'openai', label: '3c aiProxy openai', proxy: 'openai', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'ollama-metrics', label: '3d aiProxy ollama + Prometheus', proxy: 'ollama', observe: 'metrics', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'ollama-tracing', label: '3e aiProxy ollama + OpenTelemetry SDK', proxy: 'ollama', observe: 'tracing', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'router', label: '3f aiProxyRouter ollama (/v1)', proxy: 'router', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'passthrough-stream', label: '4a HPM passthrough NDJSON stream', proxy: 'passthrough', stream: true, check: checkNdjson },
   { name: 'ollama-stream', label: '4b aiProxy ollama NDJSON→SSE', proxy: 'ollama', stream: true, ref: 'passthrough-stream', check: checkSse },
   { name: 'ollama-stream-observed', label: '4c 4b + Prometheus + OpenTelemetry', proxy: 'ollama', observe: 'both', stream: true, ref: 'ollama-stream', check: checkSse },

@@ -10,12 +10,16 @@ import type { Format, FormatContext } from './formats/format';
 import { upstreamHeaderFilter, type UpstreamHeaderFilter } from './headers/upstream-headers';
 import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
+import { embeddingsFormat, toEmbeddingsRequest } from './embeddings';
 import { defaultAgent, proxyTarget, transportFor, type Transport, type UpstreamTarget } from './proxy';
 import { RouteObservability, type Observation } from './observability/observation';
 import { reportRefusal, reportStatistics } from './statistics';
 import { relayJson } from './relay-json';
 import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
+import { subPathError } from './router/sub-path';
+import { compileTemplates, type RouteTemplates } from './templates';
+import { upstreamPathAdvice } from './advice/upstream-path';
 import type { AiProxyConfig } from './types';
 import { isRelayableStatus } from './upstream-status';
 import { redact } from './upstream-error';
@@ -66,30 +70,48 @@ class Route {
   private basePath: string;
   private streamPath: string;
   private readonly pathPerRequest: boolean;
+  private readonly embeddings: boolean;
+  private readonly templates: RouteTemplates | undefined;
+  /** Set when the upstream path looks wrong for the format; a 404 from there gets it as a hint. */
+  private readonly pathAdvice: string | undefined;
 
   constructor(private readonly config: ResolvedConfig) {
     const options = config.model.options;
+    // First: it refuses a templated host before anything connects anywhere.
+    this.templates = compileTemplates(config, (pathAndQuery) => this.pathsFor(pathAndQuery));
     const url = new URL(options.upstream_url);
     const rawDialect = rawDialectFor(url.pathname, options.raw_dialect);
-    this.format = getFormat(options.llama2_format);
+    this.embeddings = config.route_type === 'llm/v1/embeddings';
+    this.format = this.embeddings ? embeddingsFormat(config) : getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
     this.secrets = secretsOf(config.auth);
     this.filterHeaders = upstreamHeaderFilter(config);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
-    const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
-    this.basePath = url.pathname + url.search;
-    this.streamPath = streamPathname + url.search;
-    if (!this.pathPerRequest) {
-      this.basePath = withAuthQuery(this.basePath, undefined, config.auth);
-      this.streamPath = withAuthQuery(this.streamPath, undefined, config.auth);
-    }
+    ({ basePath: this.basePath, streamPath: this.streamPath } = this.pathsFor(url.pathname + url.search));
     this.upstream = {
       target: proxyTarget(url),
       handlers: { onProxyReq: this.onProxyReq, onProxyRes: this.onProxyRes, onError: this.onError },
     };
     this.transport = transportFor(config.agent ?? defaultAgent(url), upstreamOf);
     this.observability = new RouteObservability(config, url);
+    this.pathAdvice = upstreamPathAdvice(config);
+    if (this.pathAdvice) log('config warning: %s', this.pathAdvice);
+  }
+
+  /** The upstream paths without and with streaming for a path and query; query auth added unless it is per request. */
+  private pathsFor(pathAndQuery: string): { basePath: string; streamPath: string } {
+    const q = pathAndQuery.indexOf('?');
+    const pathname = q === -1 ? pathAndQuery : pathAndQuery.slice(0, q);
+    const search = q === -1 ? '' : pathAndQuery.slice(q);
+    const raw = this.config.model.options.llama2_format === 'raw';
+    let basePath = pathAndQuery;
+    let streamPath = (raw ? rawStreamPath(pathname, this.ctx.rawDialect) : pathname) + search;
+    if (!this.pathPerRequest) {
+      basePath = withAuthQuery(basePath, undefined, this.config.auth);
+      streamPath = withAuthQuery(streamPath, undefined, this.config.auth);
+    }
+    return { basePath, streamPath };
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void => {
@@ -98,6 +120,11 @@ class Route {
       return;
     }
     const obs = this.observability.begin(req, res);
+    const wrongPath = subPathError(req, this.config.route_type);
+    if (wrongPath) {
+      this.fail(res, wrongPath, obs, undefined);
+      return;
+    }
     try {
       const body = readJsonBody(req, this.config.max_request_body_size, this.config.request_body_timeout);
       if (body instanceof Promise) body.then((b) => this.forward(req, res, next, b, obs), (err) => this.fail(res, err, obs, undefined));
@@ -109,10 +136,12 @@ class Route {
 
   private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, obs: Observation): void {
     try {
-      const llmReq = toLlmRequest(body, this.config);
+      const templated = this.templates?.resolve(req);
+      const config = templated?.config ?? this.config;
+      const llmReq = this.embeddings ? toEmbeddingsRequest(body, config) : toLlmRequest(body, config);
       const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
       applyAuthBody(upstreamBody, body, this.config.auth);
-      let path = llmReq.stream ? this.streamPath : this.basePath;
+      let path = llmReq.stream ? (templated?.streamPath ?? this.streamPath) : (templated?.basePath ?? this.basePath);
       if (this.pathPerRequest) path = withAuthQuery(path, req.url, this.config.auth);
       const exchange: Exchange = {
         llmReq,
@@ -206,6 +235,13 @@ class Route {
       return;
     }
     const status = proxyRes.statusCode;
+    if (status === 404 && this.pathAdvice) {
+      proxyRes.resume();
+      exchange.obs.upstreamEnded(res);
+      sendError(res, new ProxyError(404, `the upstream answered 404: ${this.pathAdvice}`, 'invalid_request_error', 'upstream_path_not_found'), modelHeader(this.parts, exchange));
+      reportStatistics(this.config, exchange, 404, undefined, undefined, { upstreamStatus: 404 });
+      return;
+    }
     const streaming = exchange.llmReq.stream && status >= 200 && status < 300;
     exchange.obs.upstreamResponded(res, streaming);
     if (streaming) {

@@ -34,6 +34,7 @@ export interface ResolvedConfig {
   request_body_timeout: number;
   forward_headers: ForwardHeadersConfig | undefined;
   observability: ResolvedObservability;
+  client_model: 'reject' | 'replace';
 }
 
 const MiB = 1024 * 1024;
@@ -62,7 +63,7 @@ const modelOptionsSchema = Joi.object({
 }).default({});
 
 const schema = Joi.object({
-  route_type: Joi.string().valid('llm/v1/chat', 'llm/v1/completions').required(),
+  route_type: Joi.string().valid('llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings').required(),
   model: Joi.object({
     provider: Joi.string().valid('llama2').required(),
     name: Joi.string().min(1),
@@ -107,6 +108,7 @@ const schema = Joi.object({
     deny: Joi.array().items(headerName),
   }),
   observability: observabilitySchema,
+  client_model: Joi.string().valid('reject', 'replace').default('reject'),
 }).required();
 
 /**
@@ -161,7 +163,7 @@ const requiredForLlama2 = new Set(['model.options.llama2_format', 'model.options
 const hints: Record<string, string> = {
   'model.options.upstream_url': 'an absolute http(s) URL, e.g. "http://127.0.0.1:11434/api/chat"',
   'model.options.llama2_format': 'one of "raw", "ollama", "openai"',
-  route_type: 'one of "llm/v1/chat", "llm/v1/completions"',
+  route_type: 'one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings"',
 };
 
 function describe(detail: Joi.ValidationErrorItem): ConfigProblem {
@@ -247,4 +249,13 @@ function editDistance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length]!;
+}
+
+/**
+ * A config whose values arrived as strings (the Kong admin API's form fields): numbers and
+ * booleans converted where the schema expects them, nothing else changed. Validate the result
+ * with `validateConfig`, which reports what is still wrong.
+ */
+export function coerceConfig(input: unknown): unknown {
+  return schema.validate(foldShortForm(input, []), { abortEarly: false, convert: true, noDefaults: true }).value;
 }

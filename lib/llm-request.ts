@@ -19,7 +19,7 @@ export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
   const options = config.model.options;
   const req: LlmRequest = {
     kind: chat ? 'chat' : 'completions',
-    model: resolveModel(body.model, config.model.name),
+    model: resolveModel(body.model, config.model.name, config.client_model),
     stream: resolveStream(body.stream, config.response_streaming),
     includeUsage: isObject(body.stream_options) && body.stream_options.include_usage === true,
     max_tokens: options.max_tokens ?? readNumber(body, 'max_tokens', 1, Infinity, true),
@@ -40,12 +40,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function resolveModel(requested: unknown, configured: string | undefined): string {
+/** The model to send upstream: the configured one wins; a different client model is refused unless `client_model` is `replace`. */
+export function resolveModel(requested: unknown, configured: string | undefined, policy: ResolvedConfig['client_model'] = 'reject'): string {
   if (requested !== undefined && requested !== null && typeof requested !== 'string') {
     throw new ProxyError(400, '"model" must be a string');
   }
   if (configured !== undefined) {
-    if (requested && requested !== configured) throw new ProxyError(400, `cannot use own model - must be: ${configured}`, 'invalid_request_error', 'model_not_allowed');
+    if (requested && requested !== configured && policy !== 'replace') throw new ProxyError(400, `cannot use own model - must be: ${configured}`, 'invalid_request_error', 'model_not_allowed');
     return configured;
   }
   if (!requested) throw new ProxyError(400, 'model parameter not found in the request body or in the plugin config: send "model"');

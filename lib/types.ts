@@ -5,7 +5,7 @@ import type { AiProxyOutcome, ObservabilityConfig } from './observability/types'
 export type { ForwardHeadersConfig } from './headers/upstream-headers';
 
 /** The OpenAI-style route a mount point serves. */
-export type RouteType = 'llm/v1/chat' | 'llm/v1/completions';
+export type RouteType = 'llm/v1/chat' | 'llm/v1/completions' | 'llm/v1/embeddings';
 
 /** How the Llama 2 upstream is spoken to. */
 export type Llama2Format = 'raw' | 'ollama' | 'openai';
@@ -148,4 +148,10 @@ export interface AiProxyConfig {
   forward_headers?: ForwardHeadersConfig;
   /** Request ids, Server-Timing, Prometheus metrics, OpenTelemetry. */
   observability?: ObservabilityConfig;
+  /**
+   * A client `model` other than `model.name`: `reject` answers 400 "cannot use own model" (Kong's
+   * rule), `replace` sends `model.name` instead (clients such as LangChain always send a name of
+   * their own). Defaults to `reject`.
+   */
+  client_model?: 'reject' | 'replace';
 }

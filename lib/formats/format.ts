@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Completion, FinishReason, Usage } from '../openai-types';
+import type { EmbeddingRequest } from '../embeddings/types';
 import type { Llama2Format, RouteType } from '../types';
 
 export interface ChatMessage {
@@ -12,7 +13,7 @@ export interface ChatMessage {
  * (config wins over request; `undefined` means "not given").
  */
 export interface LlmRequest {
-  kind: 'chat' | 'completions';
+  kind: 'chat' | 'completions' | 'embeddings';
   /** The model name to send upstream. */
   model: string;
   /** Present when kind is 'chat'. */
@@ -35,6 +36,8 @@ export interface LlmRequest {
   stop?: string[];
   /** The client's body as parsed, for formats that pass fields through (openai). */
   body: Record<string, unknown>;
+  /** Present when kind is 'embeddings'. */
+  embedding?: EmbeddingRequest;
 }
 
 /** What a format needs to know about the route besides the request. */

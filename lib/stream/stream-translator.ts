@@ -52,7 +52,7 @@ export class StreamTranslator {
     if (format.streamFraming === 'sse') this.sse = new SseParser();
     else this.ndjson = new NdjsonParser();
     this.writer = new OpenAiSseWriter({
-      kind: req.kind,
+      kind: req.kind === 'chat' ? 'chat' : 'completions',
       id: meta.id,
       created: meta.created,
       model: meta.model,

@@ -66,7 +66,7 @@ const resolved = validateConfig(config);
 const n: number = resolved.max_request_body_size;
 const e = new AiProxyConfigError([{ path: 'x', message: 'y' }]);
 // @ts-expect-error route_type is checked
-const bad: AiProxyConfig = { route_type: 'llm/v1/embeddings', model: { provider: 'llama2' } };
+const bad: AiProxyConfig = { route_type: 'llm/v1/images', model: { provider: 'llama2' } };
 void [mw, n, e, bad];
 `;
   writeFileSync(join(project, 'check.mts'), source);
@@ -75,4 +75,16 @@ void [mw, n, e, bad];
   for (const file of ['check.mts', 'check.cts']) {
     execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', '--typeRoots', join(repo, 'node_modules/@types'), '--skipLibCheck', file], { cwd: project, encoding: 'utf8' });
   }
+});
+
+test('aiProxyRouter and loadRoutes work from the tarball; YAML is read with the optional peer "yaml"', () => {
+  writeFileSync(join(project, 'routes.yaml'), 'name: llama2-chat\npaths: ["~/llama2-chat$"]\nplugins:\n  - name: ai-proxy\n    config:\n      route_type: llm/v1/chat\n      model: { provider: llama2, name: llama2, options: { llama2_format: ollama, upstream_url: "http://127.0.0.1:11434/api/chat" } }\n');
+  const out = run(
+    'router.cjs',
+    `const { aiProxyRouter, loadRoutes } = require('express-ai-proxy');
+     const r = aiProxyRouter({ routes: [{ route_type: 'llm/v1/embeddings', model: { provider: 'llama2', name: 'e', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/embed' } } }] });
+     const k = loadRoutes(${JSON.stringify(join(project, 'routes.yaml'))});
+     console.log(typeof r, typeof k, k.routes.list().map((x) => x.spec.name).join());`,
+  );
+  assert.equal(out, 'function function llama2-chat');
 });

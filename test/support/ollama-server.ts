@@ -42,9 +42,32 @@ function modelKnown(models: string[] | undefined, name: string): boolean {
   return models.some((m) => m === name || m === bare || m === `${name}:latest`);
 }
 
+/**
+ * A deterministic unit vector of `size` for a text, as an embedding model gives: the same text
+ * always maps to the same vector. Tests compute the expected vector with it.
+ */
+export function fakeEmbedding(text: string, size = 8): number[] {
+  const v = Array.from({ length: size }, (_, i) => Math.sin((text.length + 1) * (i + 1) + text.charCodeAt(i % Math.max(text.length, 1) || 0)));
+  const norm = Math.hypot(...v) || 1;
+  return v.map((n) => n / norm);
+}
+
+/** `/api/embed` (Ollama ≥ 0.3): `input` a string or an array; `dimensions` truncates (and renormalises); token count in `prompt_eval_count`. */
+function handleEmbed(x: Exchange, body: Json): void {
+  const input: unknown = body.input;
+  const texts = typeof input === 'string' ? [input] : input === undefined ? [] : input;
+  if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) return x.send(400, { error: 'invalid input type' });
+  const dims = typeof body.dimensions === 'number' ? body.dimensions : 8;
+  const embeddings = texts.map((t: string) => fakeEmbedding(t, dims));
+  const tokens = texts.reduce((n: number, t: string) => n + t.split(/\s+/).filter(Boolean).length + 2, 0);
+  const out: Record<string, unknown> = { model: body.model, embeddings, total_duration: 14143917, load_duration: 1019500 };
+  if (tokens > 0) out.prompt_eval_count = tokens;
+  void x.answer(out);
+}
+
 async function handle(x: Exchange, opts: FakeOllamaOptions): Promise<void> {
   const { req, rec, b } = x;
-  const route = rec.path === '/api/chat' ? 'chat' : rec.path === '/api/generate' ? 'generate' : undefined;
+  const route = rec.path === '/api/chat' ? 'chat' : rec.path === '/api/generate' ? 'generate' : rec.path === '/api/embed' ? 'embed' : undefined;
   if (!route) return x.send(404, '404 page not found');
   if (req.method !== 'POST') return x.send(405, '405 method not allowed');
   if (rec.rawBody === '') return x.send(400, { error: 'missing request body' });
@@ -54,6 +77,7 @@ async function handle(x: Exchange, opts: FakeOllamaOptions): Promise<void> {
   if (!isObject(body)) return x.send(400, { error: 'json: cannot unmarshal into Go value of type api.ChatRequest' });
   if (typeof body.model !== 'string' || body.model === '') return x.send(400, { error: 'model is required' });
   if (!modelKnown(opts.models, body.model)) return x.send(404, { error: `model '${body.model}' not found` });
+  if (route === 'embed') return handleEmbed(x, body);
 
   const model = b.model ?? body.model;
   // An empty conversation or prompt only loads the model (Ollama answers done_reason "load").

@@ -4,7 +4,7 @@
  * and scriptable between tests (answer, pacing, faults). See fake-upstream.ts for the shared API.
  */
 export * from './fake-upstream';
-export { startOllama, type FakeOllamaOptions } from './ollama-server';
+export { fakeEmbedding, startOllama, type FakeOllamaOptions } from './ollama-server';
 export { startTgi } from './tgi-server';
 export { startLlamaCpp } from './llamacpp-server';
 export { startOpenAi, type FakeOpenAiOptions } from './openai-server';

@@ -51,6 +51,7 @@ const DEFAULTS = {
   observability: { tracing: false, server_timing: true },
   upstream_timeout: 60_000,
   request_body_timeout: 30_000,
+  client_model: 'reject',
 };
 
 describe('validateConfig: the resolved config', () => {
@@ -118,6 +119,7 @@ describe('validateConfig: the resolved config', () => {
       request_body_timeout: 1000,
       forward_headers: { allow: ['Cookie'], deny: ['x-internal'] },
       observability: { route_name: 'completions', tracing: false, server_timing: false },
+      client_model: 'replace',
     };
     const resolved = validate(full);
     assert.deepEqual(resolved, full);
@@ -159,12 +161,12 @@ describe('validateConfig: one problem, its path and message', () => {
     [
       'no route_type',
       { model: { provider: 'llama2', options: OPTIONS } },
-      [{ path: 'route_type', message: 'route_type is required (one of "llm/v1/chat", "llm/v1/completions")' }],
+      [{ path: 'route_type', message: 'route_type is required (one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings")' }],
     ],
     [
       'an unknown route_type',
-      config({ route_type: 'llm/v1/embeddings' }),
-      [{ path: 'route_type', message: 'route_type must be one of "llm/v1/chat", "llm/v1/completions", got "llm/v1/embeddings"' }],
+      config({ route_type: 'llm/v1/images' }),
+      [{ path: 'route_type', message: 'route_type must be one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", got "llm/v1/images"' }],
     ],
     [
       'another provider',
@@ -278,7 +280,7 @@ describe('validateConfig: one problem, its path and message', () => {
     assert.equal(err.name, 'AiProxyConfigError');
     assert.equal(
       err.message,
-      'Invalid express-ai-proxy config (1 problem):\n  - route_type must be one of "llm/v1/chat", "llm/v1/completions", got "chat"',
+      'Invalid express-ai-proxy config (1 problem):\n  - route_type must be one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", got "chat"',
     );
   });
 });
@@ -383,7 +385,7 @@ describe('validateConfig: every problem listed at once', () => {
       max_request_body_size: 0,
     });
     assert.deepEqual(err.details, [
-      { path: 'route_type', message: 'route_type must be one of "llm/v1/chat", "llm/v1/completions", got "llm/v1/chatt"' },
+      { path: 'route_type', message: 'route_type must be one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", got "llm/v1/chatt"' },
       {
         path: 'model.options.upstream_url',
         message: 'model.options.upstream_url is required for the llama2 provider (an absolute http(s) URL, e.g. "http://127.0.0.1:11434/api/chat")',
@@ -398,7 +400,7 @@ describe('validateConfig: every problem listed at once', () => {
       err.message,
       [
         'Invalid express-ai-proxy config (7 problems):',
-        '  - route_type must be one of "llm/v1/chat", "llm/v1/completions", got "llm/v1/chatt"',
+        '  - route_type must be one of "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", got "llm/v1/chatt"',
         '  - model.options.upstream_url is required for the llama2 provider (an absolute http(s) URL, e.g. "http://127.0.0.1:11434/api/chat")',
         '  - model.options.temperature must be less than or equal to 5',
         '  - model.options.top_k must be an integer',

@@ -1,0 +1,1 @@
+export { aiProxyRouter, type AiProxyRouterOptions, type AiProxyRouterRoute } from './ai-proxy-router';

@@ -1,0 +1,1 @@
+export { compileTemplates, type ResolvedTemplates, type RouteTemplates, type TemplateSource } from './templates';
