@@ -59,7 +59,8 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
   res.end(out);
   reportStatistics(parts.config, exchange, 200, completion.usage, parts.config.logging.log_payloads ? out : undefined, {
     upstreamStatus: proxyRes.statusCode,
-    finishReason: completion.choices[0]?.finish_reason ?? undefined,
+    // Embeddings answers have no choices.
+    finishReason: (completion as { choices?: { finish_reason?: string | null }[] }).choices?.[0]?.finish_reason ?? undefined,
   });
 }
 
