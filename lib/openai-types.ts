@@ -35,7 +35,7 @@ export interface TextCompletion {
 
 export type Completion = ChatCompletion | TextCompletion;
 
-/** `{"error":{"message","type","code"}}`, OpenAI's error body (plus `param`, always null here). */
+/** `{"error":{"message","type","param","code"}}`, OpenAI's error body (`param` names the request field, when one is at fault). */
 export interface ErrorBody {
-  error: { message: string; type: string; param: null; code: string | null };
+  error: { message: string; type: string; param: string | null; code: string | null };
 }
