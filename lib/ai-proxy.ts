@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
 import { readJsonBody } from './body';
 import { validateConfig, type ResolvedConfig } from './config';
+import type { ContractTarget } from './contract/request-fields';
 import { log } from './debug';
 import { ProxyError, sendError } from './errors';
 import { attachExchange, exchangeOf, type Exchange } from './exchange';
@@ -52,6 +53,7 @@ function abortUpstreamIfUnfinished(this: ServerResponse): void {
 class Route {
   private readonly format: Format;
   private readonly ctx: FormatContext;
+  private readonly target: ContractTarget;
   private readonly transport: Transport;
   private readonly secrets: string[];
   private readonly parts: RouteParts;
@@ -67,6 +69,7 @@ class Route {
     const rawDialect = rawDialectFor(url.pathname, options.raw_dialect);
     this.format = getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
+    this.target = options.llama2_format === 'raw' ? rawDialect : options.llama2_format;
     this.secrets = secretsOf(config.auth);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
     const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
@@ -101,7 +104,7 @@ class Route {
 
   private forward(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, body: Record<string, unknown>, startedAt: number): void {
     try {
-      const llmReq = toLlmRequest(body, this.config);
+      const llmReq = toLlmRequest(body, this.config, this.target);
       const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
       applyAuthBody(upstreamBody, body, this.config.auth);
       let path = llmReq.stream ? this.streamPath : this.basePath;

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import Joi from 'joi';
+import { ollamaKnobsSchema, type OllamaKnobs } from './contract/ollama-knobs';
 import { AiProxyConfigError, type ConfigProblem } from './errors';
 import type { AiProxyConfig, AuthConfig, Llama2Format, LoggingConfig, RawDialect, RouteType } from './types';
 
@@ -19,6 +20,7 @@ export interface ResolvedConfig {
       top_k: number | undefined;
       input_cost: number | undefined;
       output_cost: number | undefined;
+      ollama: OllamaKnobs | undefined;
     };
   };
   auth: AuthConfig & { allow_override: boolean };
@@ -50,6 +52,7 @@ const modelOptionsSchema = Joi.object({
   top_k: Joi.number().integer().min(0).max(500),
   input_cost: Joi.number().greater(0),
   output_cost: Joi.number().greater(0),
+  ollama: ollamaKnobsSchema,
 }).default({});
 
 const schema = Joi.object({

@@ -16,7 +16,7 @@ export interface ChatCompletion {
   choices: Array<{
     index: number;
     message: { role: 'assistant'; content: string | null; [extra: string]: unknown };
-    logprobs: null;
+    logprobs: { content: unknown[]; refusal: null } | null;
     finish_reason: FinishReason | null;
   }>;
   usage: Usage;

@@ -49,6 +49,10 @@ export interface AnswerParts {
   created?: number;
   /** Defaults to a fresh id. */
   id?: string;
+  /** Chat only: more fields of the message (`tool_calls`, `reasoning_content`, `content: null`). */
+  message?: Record<string, unknown> | undefined;
+  /** Chat only: the tokens' log-probabilities, in OpenAI's `logprobs.content` shape. */
+  logprobs?: unknown[] | undefined;
 }
 
 /** An OpenAI `chat.completion` object with one choice. */
@@ -59,7 +63,12 @@ export function buildChatCompletion(parts: AnswerParts): ChatCompletion {
     created: parts.created ?? nowSeconds(),
     model: parts.model,
     choices: [
-      { index: 0, message: { role: 'assistant', content: parts.text }, logprobs: null, finish_reason: parts.finishReason },
+      {
+        index: 0,
+        message: { role: 'assistant', content: parts.text, ...parts.message },
+        logprobs: parts.logprobs ? { content: parts.logprobs, refusal: null } : null,
+        finish_reason: parts.finishReason,
+      },
     ],
     usage: parts.usage,
   };

@@ -4,7 +4,22 @@ import type { Llama2Format, RouteType } from '../types';
 
 export interface ChatMessage {
   role: string;
+  /** The text (text parts joined with a newline). */
   content: string;
+  /** ollama: the base64 payloads of the `data:` URLs of `image_url` parts, in order; absent when there are none. */
+  images?: string[];
+  /** An assistant turn's tool calls (`arguments` as OpenAI's JSON string); absent when there are none. */
+  toolCalls?: ToolCallRequest[];
+  /** A `tool` message's `tool_call_id`. */
+  toolCallId?: string;
+}
+
+/** One tool call of an assistant turn in the history. */
+export interface ToolCallRequest {
+  id?: string;
+  name: string;
+  /** JSON text, as OpenAI sends it. */
+  arguments: string;
 }
 
 /**
@@ -35,6 +50,8 @@ export interface LlmRequest {
   stop?: string[];
   /** The client's body as parsed, for formats that pass fields through (openai). */
   body: Record<string, unknown>;
+  /** ollama: top-level settings and `options` from `model.options.ollama` and the request's allow-listed fields (config wins). */
+  ollama?: { top: Record<string, unknown>; options: Record<string, unknown> };
 }
 
 /** What a format needs to know about the route besides the request. */
@@ -47,8 +64,12 @@ export interface FormatContext {
 
 /** One thing that happened in an upstream stream, in upstream-neutral terms. */
 export type StreamEvent =
-  /** A piece of generated text. */
-  | { type: 'text'; text: string }
+  /** A piece of generated text (with its tokens' log-probabilities, OpenAI's shape, when asked for). */
+  | { type: 'text'; text: string; logprobs?: unknown[] }
+  /** A piece of a reasoning model's thinking (`reasoning_content`). */
+  | { type: 'reasoning'; text: string }
+  /** One complete tool call; the answer's finish reason becomes `tool_calls`. */
+  | { type: 'tool_call'; id: string; name: string; arguments: string }
   /** The answer is complete (terminal). */
   | { type: 'finish'; finishReason: FinishReason; usage?: Usage }
   /** The upstream reported an error inside the stream (terminal). */

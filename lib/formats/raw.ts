@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamFormatError } from '../errors';
 import type { Completion, FinishReason } from '../openai-types';
+import { llamaCppExtras, tgiExtras } from '../contract/raw-values';
 import type { RawDialect } from '../types';
 import { buildCompletion, makeUsage } from './completion';
 import { finishEvent, mapFinishReason } from './finish-reason';
@@ -51,21 +52,25 @@ export function toTgiRequest(req: LlmRequest, inputs: string): Record<string, un
     details: true,
     return_full_text: false,
   });
+  Object.assign(parameters, tgiExtras(req.body));
   // `stream` is top-level: only the HF-compatible `/` route reads it, the others ignore it.
   return { inputs, parameters, stream: req.stream };
 }
 
 /** llama.cpp `/completion`'s body; it accepts every value as is. */
 export function toLlamaCppRequest(req: LlmRequest, prompt: string): Record<string, unknown> {
-  return definedOnly({
-    prompt,
-    n_predict: req.max_tokens,
-    temperature: req.temperature,
-    top_p: req.top_p,
-    top_k: req.top_k,
-    stop: req.stop,
-    stream: req.stream,
-  });
+  return {
+    ...definedOnly({
+      prompt,
+      n_predict: req.max_tokens,
+      temperature: req.temperature,
+      top_p: req.top_p,
+      top_k: req.top_k,
+      stop: req.stop,
+      stream: req.stream,
+    }),
+    ...llamaCppExtras(req.body),
+  };
 }
 
 interface RawAnswer {
