@@ -22,7 +22,6 @@ export function contractTargetOf(config: ResolvedConfig): ContractTarget {
  */
 export function toLlmRequest(body: Body, config: ResolvedConfig, target: ContractTarget = contractTargetOf(config)): LlmRequest {
   const chat = config.route_type === 'llm/v1/chat';
-  checkRequestFields(body, chat ? 'chat' : 'completions', target);
   const hasMessages = body.messages !== undefined && body.messages !== null;
   const hasPrompt = body.prompt !== undefined && body.prompt !== null;
   if (hasMessages && hasPrompt) {
@@ -46,6 +45,7 @@ export function toLlmRequest(body: Body, config: ResolvedConfig, target: Contrac
   if (req.stream && config.logging.log_statistics) req.usageForStatistics = true;
   if (chat) req.messages = readMessages(body.messages, target);
   else req.prompt = readPrompt(body.prompt);
+  checkRequestFields(body, req.kind, target, config.auth.param_location === 'body' ? config.auth.param_name : undefined);
   if (target === 'ollama') {
     const knobs = resolveOllamaKnobs(body, options.ollama);
     if (knobs) req.ollama = knobs;

@@ -20,11 +20,14 @@ export function invalidValue(param: string, message: string): ProxyError {
 /**
  * Refuses, from the contract table, every field of the body the route's upstream cannot honour.
  * `null` counts as not given (OpenAI's SDKs and LangChain send it for unset options).
+ * @param authField the body field `auth` is configured to carry (`param_location: body`): the auth
+ *   code decides about it.
  * @throws ProxyError 400 `unsupported_parameter` with `param` naming the first such field.
  */
-export function checkRequestFields(body: Record<string, unknown>, kind: RouteKind, target: ContractTarget): void {
+export function checkRequestFields(body: Record<string, unknown>, kind: RouteKind, target: ContractTarget, authField?: string): void {
   if (target === 'openai') return;
   for (const field of Object.keys(body)) {
+    if (field === authField) continue;
     const value = body[field];
     if (value === null || value === undefined) continue;
     const cell = fieldCell(kind, field, target);
