@@ -80,7 +80,12 @@ export function responseFormatType(value: unknown): 'text' | 'json_object' | 'js
 
 /** Fields both routes share. */
 const COMMON: Record<string, FieldRow> = {
-  model: native(mapped('`model` (the config\'s `model.name` wins)')),
+  model: {
+    ollama: mapped('`model` (the config\'s `model.name` wins)'),
+    tgi: mapped('not sent (one model per server); checked against `model.name`, names the answer'),
+    llamacpp: mapped('not sent (one model per server); checked against `model.name`, names the answer'),
+    openai: mapped('`model` (the config\'s `model.name` wins)'),
+  },
   stream: {
     ollama: mapped('`stream` (always sent)'),
     tgi: mapped('`/generate_stream` path'),
