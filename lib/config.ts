@@ -52,7 +52,8 @@ const modelOptionsSchema = Joi.object({
   top_k: Joi.number().integer().min(0).max(500),
   input_cost: Joi.number().greater(0),
   output_cost: Joi.number().greater(0),
-  ollama: ollamaKnobsSchema,
+  // Ollama's settings mean nothing to another server: refused there rather than silently unused.
+  ollama: Joi.when('llama2_format', { is: 'ollama', then: ollamaKnobsSchema, otherwise: Joi.forbidden() }),
 }).default({});
 
 const schema = Joi.object({

@@ -209,6 +209,7 @@ describe('Ollama settings and limits', () => {
       () => aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { options: { ollama: { num_ctxx: 1 } as Json } })),
       /model\.options\.ollama\.num_ctxx/,
     );
+    assert.throws(() => aiProxy(llama2Config('chat', 'raw', `${ollama.url}/generate`, { options: { ollama: { num_ctx: 8192 } } })), /model\.options\.ollama is not allowed/);
   });
 
   test('a streamed plain answer still converts through the fast path (no tool call, no thinking)', async () => {
