@@ -81,10 +81,10 @@ export function responseFormatType(value: unknown): 'text' | 'json_object' | 'js
 /** Fields both routes share. */
 const COMMON: Record<string, FieldRow> = {
   model: {
-    ollama: mapped('`model` (the config\'s `model.name` wins)'),
-    tgi: mapped('not sent (one model per server); checked against `model.name`, names the answer'),
-    llamacpp: mapped('not sent (one model per server); checked against `model.name`, names the answer'),
-    openai: mapped('`model` (the config\'s `model.name` wins)'),
+    ollama: mapped('`model` (the model policy of `model.name` applies)'),
+    tgi: mapped('not sent (one model per server); the model policy of `model.name` applies'),
+    llamacpp: mapped('not sent (one model per server); the model policy of `model.name` applies'),
+    openai: mapped('`model` (the model policy of `model.name` applies)'),
   },
   stream: {
     ollama: mapped('`stream` (always sent)'),
