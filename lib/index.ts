@@ -8,6 +8,7 @@ export type {
   LoggingConfig,
   ModelConfig,
   ModelOptions,
+  OllamaKnobs,
   ProxyStatistics,
   RawDialect,
   RouteType,
