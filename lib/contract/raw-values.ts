@@ -1,4 +1,4 @@
-import { invalidValue } from './check-fields';
+import { invalidValue, readNumberField } from './check-fields';
 import { jsonSchemaOf, samplingExtras } from './request-values';
 
 type Body = Record<string, unknown>;
@@ -22,6 +22,10 @@ export function llamaCppExtras(body: Body): Record<string, unknown> {
   if (bias) out.logit_bias = bias;
   const json = jsonSchemaOf(body);
   if (json) out.json_schema = json.schema;
+  // Chat `logprobs`: llama.cpp reports the chosen token's log-probability only next to at least one alternative.
+  const top = readNumberField(body, 'top_logprobs', 0, 20, true);
+  if (body.logprobs === true) out.n_probs = Math.max(1, top ?? 0);
+  else if (top !== undefined) throw invalidValue('top_logprobs', 'needs "logprobs": true');
   return out;
 }
 

@@ -169,13 +169,13 @@ const CHAT: Record<string, FieldRow> = {
   logprobs: {
     ollama: mapped('`logprobs` → `choices[].logprobs.content`'),
     tgi: refused(NO_LOGPROBS_RAW, FALSE),
-    llamacpp: refused(NO_LOGPROBS_RAW, FALSE),
+    llamacpp: mapped('`n_probs` → `choices[].logprobs.content`'),
     openai: passed,
   },
   top_logprobs: {
     ollama: mapped('`top_logprobs`'),
     tgi: refused(NO_LOGPROBS_RAW, ZERO),
-    llamacpp: refused(NO_LOGPROBS_RAW, ZERO),
+    llamacpp: mapped('`n_probs` (at least 1)'),
     openai: passed,
   },
   response_format: {

@@ -6,6 +6,7 @@ import type { RawDialect } from '../types';
 import { buildCompletion, makeUsage } from './completion';
 import { finishEvent, mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
+import { llamaCppLogprobs, requestedTopLogprobs } from './llamacpp-logprobs';
 import { buildLlama2Prompt } from './llama2-prompt';
 import { definedOnly, describe, errorMessageOf, isRecord, streamError } from './util';
 
@@ -160,11 +161,14 @@ function fromTgiStream(message: Record<string, unknown>, state: StreamState): St
   return events;
 }
 
-function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState): StreamEvent[] {
+function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState, req: LlmRequest): StreamEvent[] {
   if (typeof message.content !== 'string' && typeof message.stop !== 'boolean') {
     throw new UpstreamFormatError(`unexpected llama.cpp stream event: ${describe(message)}`);
   }
   const events = typeof message.content === 'string' ? textEvent(message.content, state) : [];
+  const top = req.kind === 'chat' ? requestedTopLogprobs(req.body) : undefined;
+  const logprobs = top !== undefined ? llamaCppLogprobs(message.completion_probabilities, top) : undefined;
+  if (logprobs && events[0]?.type === 'text') events[0] = { ...events[0], logprobs };
   if (message.stop === true) events.push(finishEvent(message.stop_type, message.tokens_evaluated, message.tokens_predicted));
   return events;
 }
@@ -173,6 +177,12 @@ function headerCount(headers: IncomingHttpHeaders | undefined, name: string): nu
   const value = headers?.[name];
   const n = typeof value === 'string' ? Number(value) : NaN;
   return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** llama.cpp chat answers: `completion_probabilities` (asked for with `n_probs`) as OpenAI's logprobs. */
+function logprobsOf(body: unknown, req: LlmRequest, ctx: FormatContext): unknown[] | undefined {
+  const top = ctx.rawDialect === 'llamacpp' && req.kind === 'chat' ? requestedTopLogprobs(req.body) : undefined;
+  return top !== undefined && isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
 }
 
 // The prompt sent for a request, so an echo can be stripped without rendering the template again.
@@ -194,15 +204,16 @@ export const rawFormat: Format = {
       // TGI's non-streamed body has no prompt count; its x-prompt-tokens header does.
       usage: makeUsage(answer.promptTokens ?? headerCount(headers, 'x-prompt-tokens'), answer.completionTokens ?? headerCount(headers, 'x-generated-tokens')),
       model: answer.model ?? req.model,
+      logprobs: logprobsOf(body, req, ctx),
     });
   },
 
   streamFraming: 'sse',
 
-  fromStreamMessage(message: unknown, _req: LlmRequest, ctx: FormatContext, state: StreamState): StreamEvent[] {
+  fromStreamMessage(message: unknown, req: LlmRequest, ctx: FormatContext, state: StreamState): StreamEvent[] {
     if (!isRecord(message)) throw new UpstreamFormatError(`unexpected llama2 raw stream message: ${describe(message)}`);
     const err = streamError(message);
     if (err) return [err];
-    return ctx.rawDialect === 'llamacpp' ? fromLlamaCppStream(message, state) : fromTgiStream(message, state);
+    return ctx.rawDialect === 'llamacpp' ? fromLlamaCppStream(message, state, req) : fromTgiStream(message, state);
   },
 };

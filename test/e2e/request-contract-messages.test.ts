@@ -5,7 +5,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aiProxy } from '../../lib';
-import { post } from '../support/http-client';
+import { post, sseData } from '../support/http-client';
 import { type ProxyApp, assertOpenAiError, llama2Config, startApp } from '../support/proxy-app';
 import { type FakeUpstream, type Json, startLlamaCpp, startOpenAi, startTgi } from '../support/upstreams';
 
@@ -61,6 +61,17 @@ describe('raw: what the Llama 2 template cannot carry', () => {
     const r = await post(`${proxy.url}/tgi`, { messages: [USER], response_format: { type: 'json_object' } });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(tgi.last().body.parameters.grammar, { type: 'json', value: { type: 'object' } });
+  });
+
+  test('llama.cpp logprobs, streamed: each content delta carries its token (n_probs)', async () => {
+    const r = await post(`${proxy.url}/llamacpp`, { messages: [USER], stream: true, logprobs: true, top_logprobs: 1 });
+    assert.equal(llama.last().body.n_probs, 1);
+    const chunks = sseData(r.text).filter((c) => typeof c === 'object' && c.choices?.[0]?.delta?.content);
+    assert.ok(chunks.length > 1);
+    for (const c of chunks) {
+      assert.equal(c.choices[0].logprobs.content[0].token.trim(), c.choices[0].delta.content.trim());
+      assert.equal(c.choices[0].logprobs.content[0].top_logprobs.length, 1);
+    }
   });
 
   test('llama.cpp logit_bias with a key that is not a token id: 400 naming logit_bias', async () => {

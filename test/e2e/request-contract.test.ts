@@ -49,6 +49,19 @@ const SCHEMA = { type: 'object', properties: { city: { type: 'string' } }, requi
 
 type Check = (u: Json, r: HttpResult, rec: RecordedRequest) => void;
 
+/** The answer carries OpenAI's logprobs: one entry per generated token, with `top` alternatives each. */
+function assertLogprobs(r: HttpResult, top: number): void {
+  const choice = r.json.choices[0];
+  const content = choice.logprobs.content;
+  assert.ok(Array.isArray(content) && content.length > 0);
+  assert.equal(content.map((e: Json) => e.token).join('').trim(), choice.message.content);
+  for (const e of content) {
+    assert.equal(typeof e.logprob, 'number');
+    assert.deepEqual(e.bytes, [...Buffer.from(e.token)]);
+    assert.equal(e.top_logprobs.length, top);
+  }
+}
+
 /** One field's sample: the value sent, what else the request needs for a mapped value, and the checks of mapped cells. */
 interface Sample {
   value: unknown;
@@ -150,10 +163,11 @@ const SAMPLES: Record<string, Sample> = {
     mapped: {
       ollama: (u, r) => {
         assert.equal(u.logprobs, true);
-        const content = r.json.choices[0].logprobs.content;
-        assert.ok(Array.isArray(content) && content.length > 0);
-        assert.equal(typeof content[0].token, 'string');
-        assert.equal(typeof content[0].logprob, 'number');
+        assertLogprobs(r, 0);
+      },
+      llamacpp: (u, r) => {
+        assert.equal(u.n_probs, 1, 'llama.cpp reports nothing with n_probs 0');
+        assertLogprobs(r, 0);
       },
     },
   },
@@ -163,7 +177,11 @@ const SAMPLES: Record<string, Sample> = {
     mapped: {
       ollama: (u, r) => {
         assert.equal(u.top_logprobs, 2);
-        assert.equal(r.json.choices[0].logprobs.content[0].top_logprobs.length, 2);
+        assertLogprobs(r, 2);
+      },
+      llamacpp: (u, r) => {
+        assert.equal(u.n_probs, 2);
+        assertLogprobs(r, 2);
       },
     },
   },

@@ -25,6 +25,12 @@ function timings(promptN: number, predictedN: number): Json {
   };
 }
 
+/** llama.cpp's `completion_probabilities` entry for a token, with `n` alternatives (`n_probs`). */
+function probabilityOf(token: string, id: number, n: number): Json {
+  const entry = (t: string, tid: number, logprob: number): Json => ({ id: tid, token: t, bytes: [...Buffer.from(t)], logprob });
+  return { ...entry(token, id, -0.5), top_logprobs: Array.from({ length: n }, (_, i) => (i === 0 ? entry(token, id, -0.5) : entry(`alt${i}`, 29000 + i, -3 - i))) };
+}
+
 function handle(x: Exchange): Promise<void> | void {
   const { req, rec, b } = x;
   if (rec.path !== '/completion' && rec.path !== '/completions') {
@@ -47,6 +53,8 @@ function handle(x: Exchange): Promise<void> | void {
   const predicted = b.completionTokens ?? x.tokens.length;
   const nPredict = body.n_predict ?? body.max_tokens ?? -1;
   const stopType = b.finishReason === 'stop' ? 'eos' : 'limit';
+  const nProbs = typeof body.n_probs === 'number' && body.n_probs > 0 ? body.n_probs : 0;
+  const probs = (tokens: string[], first: number): Json => (nProbs ? { completion_probabilities: tokens.map((t, i) => probabilityOf(t, 1000 + first + i, nProbs)) } : {});
   const final = (content: string, stream: boolean): Json => ({
     index: 0,
     content,
@@ -79,7 +87,7 @@ function handle(x: Exchange): Promise<void> | void {
     return x.stream({
       headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
       chunks: x.tokens.map((t, i) =>
-        event({ index: 0, content: t, tokens: [1000 + i], stop: false, id_slot: 0, tokens_predicted: i + 1, tokens_evaluated: b.promptTokens }),
+        event({ index: 0, content: t, tokens: [1000 + i], stop: false, id_slot: 0, tokens_predicted: i + 1, tokens_evaluated: b.promptTokens, ...probs([t], i) }),
       ),
       // In stream mode the text was already sent: the final event's content is empty.
       tail: event(final('', true)),
@@ -87,7 +95,7 @@ function handle(x: Exchange): Promise<void> | void {
       garbageFrame: 'data: {"index":0,"content":\n\n',
     });
   }
-  return x.answer(final(textOf(b), false));
+  return x.answer({ ...final(textOf(b), false), ...probs(x.tokens, 0) });
 }
 
 /** Start a fake llama.cpp server on 127.0.0.1:0. */
