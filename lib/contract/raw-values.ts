@@ -12,6 +12,13 @@ export function tgiExtras(body: Body): Record<string, unknown> {
   if (frequency_penalty !== undefined) out.frequency_penalty = frequency_penalty;
   const json = jsonSchemaOf(body);
   if (json) out.grammar = { type: 'json', value: json.schema };
+  // Chat `logprobs`: `details` (always asked for) carries each token's; `top_n_tokens` the alternatives.
+  const top = readNumberField(body, 'top_logprobs', 0, 20, true);
+  if (body.logprobs === true) {
+    if (top) out.top_n_tokens = top;
+  } else if (top !== undefined) {
+    throw invalidValue('top_logprobs', 'needs "logprobs": true');
+  }
   return out;
 }
 

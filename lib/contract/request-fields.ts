@@ -168,13 +168,13 @@ const CHAT: Record<string, FieldRow> = {
   },
   logprobs: {
     ollama: mapped('`logprobs` → `choices[].logprobs.content`'),
-    tgi: refused(NO_LOGPROBS_RAW, FALSE),
+    tgi: mapped('`details.tokens` → `choices[].logprobs.content`'),
     llamacpp: mapped('`n_probs` → `choices[].logprobs.content`'),
     openai: passed,
   },
   top_logprobs: {
     ollama: mapped('`top_logprobs`'),
-    tgi: refused(NO_LOGPROBS_RAW, ZERO),
+    tgi: mapped('`parameters.top_n_tokens` (TGI allows 5 unless `--max-top-n-tokens`)'),
     llamacpp: mapped('`n_probs` (at least 1)'),
     openai: passed,
   },

@@ -6,7 +6,7 @@ import type { RawDialect } from '../types';
 import { buildCompletion, makeUsage } from './completion';
 import { finishEvent, mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
-import { llamaCppLogprobs, requestedTopLogprobs } from './llamacpp-logprobs';
+import { llamaCppLogprobs, requestedTopLogprobs, tgiLogprobs } from './raw-logprobs';
 import { buildLlama2Prompt } from './llama2-prompt';
 import { definedOnly, describe, errorMessageOf, isRecord, streamError } from './util';
 
@@ -147,13 +147,16 @@ function textEvent(text: string, state: StreamState): StreamEvent[] {
   return [{ type: 'text', text: out }];
 }
 
-function fromTgiStream(message: Record<string, unknown>, state: StreamState): StreamEvent[] {
+function fromTgiStream(message: Record<string, unknown>, state: StreamState, req: LlmRequest): StreamEvent[] {
   const token = isRecord(message.token) ? message.token : undefined;
   if (!token && !('generated_text' in message)) {
     throw new UpstreamFormatError(`unexpected TGI stream event: ${describe(message)}`);
   }
   const events: StreamEvent[] = [];
   if (token && token.special !== true && typeof token.text === 'string') events.push(...textEvent(token.text, state));
+  const top = req.kind === 'chat' && token ? requestedTopLogprobs(req.body) : undefined;
+  const logprobs = top !== undefined ? tgiLogprobs([token], [message.top_tokens], top) : undefined;
+  if (logprobs && events[0]?.type === 'text') events[0] = { ...events[0], logprobs };
   if (message.generated_text !== null && message.generated_text !== undefined) {
     const details = isRecord(message.details) ? message.details : {};
     events.push(finishEvent(details.finish_reason, details.input_length, details.generated_tokens));
@@ -179,10 +182,14 @@ function headerCount(headers: IncomingHttpHeaders | undefined, name: string): nu
   return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** llama.cpp chat answers: `completion_probabilities` (asked for with `n_probs`) as OpenAI's logprobs. */
+/** Chat answers asked for `logprobs`: llama.cpp's `completion_probabilities` or TGI's `details.tokens`, as OpenAI's. */
 function logprobsOf(body: unknown, req: LlmRequest, ctx: FormatContext): unknown[] | undefined {
-  const top = ctx.rawDialect === 'llamacpp' && req.kind === 'chat' ? requestedTopLogprobs(req.body) : undefined;
-  return top !== undefined && isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
+  const top = req.kind === 'chat' ? requestedTopLogprobs(req.body) : undefined;
+  if (top === undefined) return undefined;
+  if (ctx.rawDialect === 'llamacpp') return isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
+  const item = Array.isArray(body) ? body[0] : body;
+  const details = isRecord(item) && isRecord(item.details) ? item.details : undefined;
+  return details && Array.isArray(details.tokens) ? tgiLogprobs(details.tokens, Array.isArray(details.top_tokens) ? details.top_tokens : undefined, top) : undefined;
 }
 
 // The prompt sent for a request, so an echo can be stripped without rendering the template again.
@@ -214,6 +221,6 @@ export const rawFormat: Format = {
     if (!isRecord(message)) throw new UpstreamFormatError(`unexpected llama2 raw stream message: ${describe(message)}`);
     const err = streamError(message);
     if (err) return [err];
-    return ctx.rawDialect === 'llamacpp' ? fromLlamaCppStream(message, state, req) : fromTgiStream(message, state);
+    return ctx.rawDialect === 'llamacpp' ? fromLlamaCppStream(message, state, req) : fromTgiStream(message, state, req);
   },
 };

@@ -63,15 +63,23 @@ describe('raw: what the Llama 2 template cannot carry', () => {
     assert.deepEqual(tgi.last().body.parameters.grammar, { type: 'json', value: { type: 'object' } });
   });
 
-  test('llama.cpp logprobs, streamed: each content delta carries its token (n_probs)', async () => {
-    const r = await post(`${proxy.url}/llamacpp`, { messages: [USER], stream: true, logprobs: true, top_logprobs: 1 });
-    assert.equal(llama.last().body.n_probs, 1);
-    const chunks = sseData(r.text).filter((c) => typeof c === 'object' && c.choices?.[0]?.delta?.content);
-    assert.ok(chunks.length > 1);
-    for (const c of chunks) {
-      assert.equal(c.choices[0].logprobs.content[0].token.trim(), c.choices[0].delta.content.trim());
-      assert.equal(c.choices[0].logprobs.content[0].top_logprobs.length, 1);
-    }
+  for (const mount of ['tgi', 'llamacpp'] as const) {
+    test(`${mount} logprobs, streamed: each content delta carries its token`, async () => {
+      const r = await post(`${proxy.url}/${mount}`, { messages: [USER], stream: true, logprobs: true, top_logprobs: 2 });
+      if (mount === 'llamacpp') assert.equal(llama.last().body.n_probs, 2);
+      else assert.equal(tgi.last().body.parameters.top_n_tokens, 2);
+      const chunks = sseData(r.text).filter((c) => typeof c === 'object' && c.choices?.[0]?.delta?.content);
+      assert.ok(chunks.length > 1);
+      for (const c of chunks) {
+        assert.equal(c.choices[0].logprobs.content[0].token.trim(), c.choices[0].delta.content.trim());
+        assert.equal(c.choices[0].logprobs.content[0].top_logprobs.length, 2);
+      }
+    });
+  }
+
+  test('TGI top_logprobs above its --max-top-n-tokens: TGI\'s own 422 reaches the client', async () => {
+    const r = await post(`${proxy.url}/tgi`, { messages: [USER], logprobs: true, top_logprobs: 8 });
+    assertOpenAiError(r, 422, /top_n_tokens/);
   });
 
   test('llama.cpp logit_bias with a key that is not a token id: 400 naming logit_bias', async () => {

@@ -165,6 +165,10 @@ const SAMPLES: Record<string, Sample> = {
         assert.equal(u.logprobs, true);
         assertLogprobs(r, 0);
       },
+      tgi: (u, r) => {
+        assert.equal(u.parameters.details, true);
+        assertLogprobs(r, 0);
+      },
       llamacpp: (u, r) => {
         assert.equal(u.n_probs, 1, 'llama.cpp reports nothing with n_probs 0');
         assertLogprobs(r, 0);
@@ -177,6 +181,10 @@ const SAMPLES: Record<string, Sample> = {
     mapped: {
       ollama: (u, r) => {
         assert.equal(u.top_logprobs, 2);
+        assertLogprobs(r, 2);
+      },
+      tgi: (u, r) => {
+        assert.equal(u.parameters.top_n_tokens, 2);
         assertLogprobs(r, 2);
       },
       llamacpp: (u, r) => {

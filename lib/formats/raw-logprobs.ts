@@ -24,6 +24,28 @@ export function llamaCppLogprobs(probabilities: unknown, top: number): unknown[]
   });
 }
 
+/** TGI's `{text, logprob, special}` token as OpenAI's (TGI sends no bytes: they are the text's UTF-8). */
+function tgiToken(t: unknown): TokenLogprob {
+  const e = isRecord(t) ? t : {};
+  const token = typeof e.text === 'string' ? e.text : '';
+  return { token, logprob: typeof e.logprob === 'number' ? e.logprob : 0, bytes: [...Buffer.from(token)] };
+}
+
+/**
+ * TGI's generated tokens (`details.tokens`, or one stream event's `token`) with their alternatives
+ * (`top_tokens`, asked for with `top_n_tokens`) in OpenAI's `logprobs.content` shape. Special tokens
+ * (the end of sequence) carry no text and are left out, as their text is.
+ */
+export function tgiLogprobs(tokens: unknown[], topTokens: unknown[] | undefined, top: number): unknown[] | undefined {
+  const out: unknown[] = [];
+  tokens.forEach((t, i) => {
+    if (!isRecord(t) || t.special === true) return;
+    const alternatives = Array.isArray(topTokens?.[i]) ? (topTokens[i] as unknown[]).slice(0, top) : [];
+    out.push({ ...tgiToken(t), top_logprobs: alternatives.map(tgiToken) });
+  });
+  return out.length > 0 ? out : undefined;
+}
+
 /** How many alternatives the client asked for (`top_logprobs`), when it asked for log-probabilities at all. */
 export function requestedTopLogprobs(body: Record<string, unknown>): number | undefined {
   if (body.logprobs !== true) return undefined;
