@@ -1,10 +1,10 @@
-import { invalidValue, readNumberField } from './check-fields';
-import { jsonSchemaOf, samplingExtras } from './request-values';
+import { invalidValue } from './check-fields';
+import { jsonSchemaOf, requestedLogprobs, samplingExtras } from './request-values';
 
 type Body = Record<string, unknown>;
 
 /** TGI `parameters` for the fields the contract maps: `seed`, `frequency_penalty`, `response_format` → `grammar`. */
-export function tgiExtras(body: Body): Record<string, unknown> {
+export function tgiExtras(body: Body, kind: 'chat' | 'completions'): Record<string, unknown> {
   const { seed, frequency_penalty } = samplingExtras(body);
   const out: Record<string, unknown> = {};
   if (seed !== undefined) out.seed = seed;
@@ -12,27 +12,22 @@ export function tgiExtras(body: Body): Record<string, unknown> {
   if (frequency_penalty !== undefined) out.frequency_penalty = frequency_penalty;
   const json = jsonSchemaOf(body);
   if (json) out.grammar = { type: 'json', value: json.schema };
-  // Chat `logprobs`: `details` (always asked for) carries each token's; `top_n_tokens` the alternatives.
-  const top = readNumberField(body, 'top_logprobs', 0, 20, true);
-  if (body.logprobs === true) {
-    if (top) out.top_n_tokens = top;
-  } else if (top !== undefined) {
-    throw invalidValue('top_logprobs', 'needs "logprobs": true');
-  }
+  // `logprobs`: `details` (always asked for) carries each token's; `top_n_tokens` the alternatives.
+  const top = requestedLogprobs(body, kind);
+  if (top) out.top_n_tokens = top;
   return out;
 }
 
 /** llama.cpp `/completion` fields: `seed`, both penalties, `logit_bias` (as `[[token, bias]]`), `response_format` → `json_schema`. */
-export function llamaCppExtras(body: Body): Record<string, unknown> {
+export function llamaCppExtras(body: Body, kind: 'chat' | 'completions'): Record<string, unknown> {
   const out: Record<string, unknown> = { ...samplingExtras(body) };
   const bias = llamaCppLogitBias(body.logit_bias);
   if (bias) out.logit_bias = bias;
   const json = jsonSchemaOf(body);
   if (json) out.json_schema = json.schema;
-  // Chat `logprobs`: llama.cpp reports the chosen token's log-probability only next to at least one alternative.
-  const top = readNumberField(body, 'top_logprobs', 0, 20, true);
-  if (body.logprobs === true) out.n_probs = Math.max(1, top ?? 0);
-  else if (top !== undefined) throw invalidValue('top_logprobs', 'needs "logprobs": true');
+  // `logprobs`: llama.cpp reports the chosen token's log-probability only next to at least one alternative.
+  const top = requestedLogprobs(body, kind);
+  if (top !== undefined) out.n_probs = Math.max(1, top);
   return out;
 }
 

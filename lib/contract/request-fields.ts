@@ -58,7 +58,6 @@ const TOOL_CHOICE_NONE: NoOp = { test: (v) => v === 'none', text: '`"none"`' };
 const NO_TOOLS: NoOp = { test: (v) => Array.isArray(v) && v.length === 0, text: '`[]`' };
 
 const NO_TOOLS_RAW = 'the Llama 2 prompt template has no tools';
-const NO_LOGPROBS_RAW = 'token log-probabilities are not mapped back from this server';
 const NO_ANSWER_EFFECT = 'does not change the answer';
 
 /** Ollama's `tool_choice`: `auto` sends the tools, `none` leaves them out; Ollama cannot be forced to call one. */
@@ -240,9 +239,9 @@ const COMPLETIONS: Record<string, FieldRow> = {
   echo: native(refused('the prompt is not echoed back', FALSE)),
   best_of: native(refused('one candidate per answer', ONE)),
   logprobs: {
-    ollama: refused('token log-probabilities are mapped on the chat route only', ZERO),
-    tgi: refused(NO_LOGPROBS_RAW, ZERO),
-    llamacpp: refused(NO_LOGPROBS_RAW, ZERO),
+    ollama: mapped('`logprobs` + `top_logprobs` → `choices[].logprobs` (legacy shape, no `text_offset`)'),
+    tgi: mapped('`details.tokens` + `top_n_tokens` → `choices[].logprobs` (legacy shape, no `text_offset`)'),
+    llamacpp: mapped('`n_probs` → `choices[].logprobs` (legacy shape, no `text_offset`)'),
     openai: passed,
   },
 };

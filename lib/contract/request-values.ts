@@ -46,3 +46,16 @@ export function toolsOf(body: Body): unknown[] | undefined {
   });
   return tools.length > 0 ? tools : undefined;
 }
+
+/**
+ * How many alternatives per token the client asked for, when it asked for log-probabilities at all:
+ * chat `logprobs: true` with `top_logprobs`, or the completions route's `logprobs: <count>`.
+ * @throws ProxyError 400 `invalid_value` for `top_logprobs` without `logprobs: true`, or a bad count.
+ */
+export function requestedLogprobs(body: Body, kind: 'chat' | 'completions'): number | undefined {
+  if (kind === 'completions') return readNumberField(body, 'logprobs', 0, 20, true);
+  const top = readNumberField(body, 'top_logprobs', 0, 20, true);
+  if (body.logprobs === true) return top ?? 0;
+  if (top !== undefined) throw invalidValue('top_logprobs', 'needs "logprobs": true');
+  return undefined;
+}

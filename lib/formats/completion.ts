@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, FinishReason, TextCompletion, Usage } from '../openai-types';
 import type { RouteType } from '../types';
+import { toLegacyLogprobs } from './legacy-logprobs';
 
 // Ids need to be unique, not secret: a random per-process prefix and a counter cost nothing per
 // request, where 12 random bytes each time showed up in the benchmark's profile.
@@ -51,7 +52,7 @@ export interface AnswerParts {
   id?: string;
   /** Chat only: more fields of the message (`tool_calls`, `reasoning_content`, `content: null`). */
   message?: Record<string, unknown> | undefined;
-  /** Chat only: the tokens' log-probabilities, in OpenAI's `logprobs.content` shape. */
+  /** The tokens' log-probabilities, in OpenAI's chat `logprobs.content` shape (converted for completions). */
   logprobs?: unknown[] | undefined;
 }
 
@@ -81,7 +82,7 @@ export function buildTextCompletion(parts: AnswerParts): TextCompletion {
     object: 'text_completion',
     created: parts.created ?? nowSeconds(),
     model: parts.model,
-    choices: [{ index: 0, text: parts.text, logprobs: null, finish_reason: parts.finishReason }],
+    choices: [{ index: 0, text: parts.text, logprobs: parts.logprobs ? toLegacyLogprobs(parts.logprobs) : null, finish_reason: parts.finishReason }],
     usage: parts.usage,
   };
 }

@@ -1,5 +1,5 @@
-import { invalidValue, readNumberField } from '../contract/check-fields';
-import { jsonSchemaOf, samplingExtras, toolsOf } from '../contract/request-values';
+import { invalidValue } from '../contract/check-fields';
+import { jsonSchemaOf, requestedLogprobs, samplingExtras, toolsOf } from '../contract/request-values';
 import type { ChatMessage, LlmRequest } from './format';
 import { definedOnly, isRecord } from './util';
 
@@ -54,6 +54,13 @@ export function toOllamaMessages(messages: readonly ChatMessage[]): Record<strin
   });
 }
 
+/** Ollama's native `logprobs` / `top_logprobs` (0.12.11+), for chat's `logprobs: true` or completions' `logprobs: <count>`. */
+function logprobsFields(req: LlmRequest): Record<string, unknown> {
+  const top = requestedLogprobs(req.body, req.kind);
+  if (top === undefined) return {};
+  return top > 0 ? { logprobs: true, top_logprobs: top } : { logprobs: true };
+}
+
 /** OpenAI's `reasoning_effort` as Ollama's `think`. */
 function thinkOf(effort: unknown): boolean | string | undefined {
   if (effort === undefined || effort === null) return undefined;
@@ -75,13 +82,7 @@ export function toOllamaChatBody(req: LlmRequest): Record<string, unknown> {
   if (tools && body.tool_choice !== 'none') out.tools = tools;
   const json = jsonSchemaOf(body);
   if (json) out.format = json.any ? 'json' : json.schema;
-  const top = readNumberField(body, 'top_logprobs', 0, 20, true);
-  if (body.logprobs === true) {
-    out.logprobs = true;
-    if (top !== undefined) out.top_logprobs = top;
-  } else if (top !== undefined) {
-    throw invalidValue('top_logprobs', 'needs "logprobs": true');
-  }
+  Object.assign(out, logprobsFields(req));
   const think = thinkOf(body.reasoning_effort);
   if (think !== undefined) out.think = think;
   return { ...out, ...req.ollama?.top };
@@ -95,6 +96,7 @@ export function toOllamaGenerateBody(req: LlmRequest): Record<string, unknown> {
   const prompt = req.prompt ?? '';
   const out: Record<string, unknown> = { model: req.model, prompt, stream: req.stream, options: ollamaOptions(req) };
   if (prompt.includes('[INST]')) out.raw = true;
+  Object.assign(out, logprobsFields(req));
   const suffix = req.body.suffix;
   if (suffix !== undefined && suffix !== null) {
     if (typeof suffix !== 'string') throw invalidValue('suffix', 'must be a string');

@@ -51,7 +51,7 @@ export function fromOllama(body: unknown, req: LlmRequest, ctx: FormatContext): 
   const message = isRecord(body.message) ? body.message : undefined;
   const toolCalls = message ? readOllamaToolCalls(message) : [];
   const thinking = message ? readThinking(message) : undefined;
-  const logprobs = message ? readLogprobs(body) : undefined;
+  const logprobs = readLogprobs(body);
   return buildCompletion(ctx.routeType, {
     text,
     // Ollama says "stop" when it answered with tool calls; OpenAI's clients look for "tool_calls".
@@ -65,6 +65,13 @@ export function fromOllama(body: unknown, req: LlmRequest, ctx: FormatContext): 
   });
 }
 
+/** The text event of a `/api/generate` stream line, with its log-probabilities when asked for. */
+function generateEvents(line: Record<string, unknown>, text: string | undefined): StreamEvent[] {
+  if (!text) return [];
+  const logprobs = readLogprobs(line);
+  return [logprobs ? { type: 'text', text, logprobs } : { type: 'text', text }];
+}
+
 /** One NDJSON line of an Ollama stream. */
 export function fromOllamaStreamLine(message: unknown): StreamEvent[] {
   if (!isRecord(message)) throw new UpstreamFormatError(`unexpected Ollama stream line: ${describe(message)}`);
@@ -74,7 +81,7 @@ export function fromOllamaStreamLine(message: unknown): StreamEvent[] {
   if (text === undefined && typeof message.done !== 'boolean') {
     throw new UpstreamFormatError(`unexpected Ollama stream line: ${describe(message)}`);
   }
-  const events: StreamEvent[] = isRecord(message.message) ? ollamaChatEvents(message, text) : text ? [{ type: 'text', text }] : [];
+  const events: StreamEvent[] = isRecord(message.message) ? ollamaChatEvents(message, text) : generateEvents(message, text);
   if (message.done === true) events.push(finishEvent(message.done_reason, message.prompt_eval_count, message.eval_count));
   return events;
 }

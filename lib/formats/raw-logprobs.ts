@@ -46,8 +46,3 @@ export function tgiLogprobs(tokens: unknown[], topTokens: unknown[] | undefined,
   return out.length > 0 ? out : undefined;
 }
 
-/** How many alternatives the client asked for (`top_logprobs`), when it asked for log-probabilities at all. */
-export function requestedTopLogprobs(body: Record<string, unknown>): number | undefined {
-  if (body.logprobs !== true) return undefined;
-  return typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
-}

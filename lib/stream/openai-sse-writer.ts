@@ -1,5 +1,6 @@
 import type { FinishReason, Usage } from '../openai-types';
 import type { StreamEvent } from '../formats/format';
+import { toLegacyLogprobs } from '../formats/legacy-logprobs';
 
 /** How a streamed answer ended, for statistics. */
 export type StreamOutcome = 'complete' | 'error' | 'truncated';
@@ -109,10 +110,21 @@ export class OpenAiSseWriter {
 
   /**
    * A chat delta beyond plain text (reasoning, a tool call, text with log-probabilities); the
-   * first chunk of the answer also carries the role. Completions answers have only text.
+   * first chunk of the answer also carries the role. Completions answers have only text (with
+   * log-probabilities in the legacy shape).
    */
   private delta(delta: Record<string, unknown>, logprobs?: unknown[]): string {
-    if (this.opts.kind !== 'chat') return typeof delta.content === 'string' ? this.text(delta.content) : '';
+    if (this.opts.kind !== 'chat') {
+      if (typeof delta.content !== 'string' || delta.content === '') return '';
+      if (!logprobs) return this.text(delta.content);
+      return frame(this.withUsageNull({
+        id: this.opts.id,
+        object: this.object,
+        created: this.opts.created,
+        model: this.opts.model,
+        choices: [{ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null }],
+      }));
+    }
     const first = !this.roleSent;
     this.roleSent = true;
     return this.chatChunk(first ? { role: 'assistant', ...delta } : delta, null, logprobs);

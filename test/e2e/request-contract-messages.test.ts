@@ -19,6 +19,7 @@ before(async () => {
   proxy = await startApp((app) => {
     app.use('/tgi', aiProxy(llama2Config('chat', 'raw', `${tgi.url}/generate`)));
     app.use('/llamacpp', aiProxy(llama2Config('chat', 'raw', `${llama.url}/completion`)));
+    app.use('/llamacpp-completions', aiProxy(llama2Config('completions', 'raw', `${llama.url}/completion`)));
     app.use('/openai', aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`)));
     app.use('/openai-capped', aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { options: { max_tokens: 50, temperature: 0.1 } })));
     app.use('/openai-completions-capped', aiProxy(llama2Config('completions', 'openai', `${openai.url}/v1/completions`, { options: { max_tokens: 50 } })));
@@ -76,6 +77,17 @@ describe('raw: what the Llama 2 template cannot carry', () => {
       }
     });
   }
+
+  test('completions logprobs, streamed: legacy logprobs on each text chunk', async () => {
+    const r = await post(`${proxy.url}/llamacpp-completions`, { prompt: 'Hi', stream: true, logprobs: 1 });
+    assert.equal(llama.last().body.n_probs, 1);
+    const chunks = sseData(r.text).filter((c) => typeof c === 'object' && c.choices?.[0]?.text);
+    assert.ok(chunks.length > 1);
+    for (const c of chunks) {
+      assert.equal(c.choices[0].logprobs.tokens.join('').trim(), c.choices[0].text.trim());
+      assert.equal(Object.keys(c.choices[0].logprobs.top_logprobs[0]).length, 1);
+    }
+  });
 
   test('TGI top_logprobs above its --max-top-n-tokens: TGI\'s own 422 reaches the client', async () => {
     const r = await post(`${proxy.url}/tgi`, { messages: [USER], logprobs: true, top_logprobs: 8 });

@@ -49,6 +49,17 @@ const SCHEMA = { type: 'object', properties: { city: { type: 'string' } }, requi
 
 type Check = (u: Json, r: HttpResult, rec: RecordedRequest) => void;
 
+/** A completions answer carries the legacy logprobs: parallel tokens, token_logprobs and top_logprobs (`top` each). */
+function assertLegacyLogprobs(r: HttpResult, top: number): void {
+  const choice = r.json.choices[0];
+  const lp = choice.logprobs;
+  assert.ok(Array.isArray(lp.tokens) && lp.tokens.length > 0);
+  assert.equal(lp.tokens.join('').trim(), choice.text);
+  assert.equal(lp.token_logprobs.length, lp.tokens.length);
+  assert.ok(lp.token_logprobs.every((n: unknown) => typeof n === 'number'));
+  for (const t of lp.top_logprobs) assert.equal(Object.keys(t).length, top);
+}
+
 /** The answer carries OpenAI's logprobs: one entry per generated token, with `top` alternatives each. */
 function assertLogprobs(r: HttpResult, top: number): void {
   const choice = r.json.choices[0];
@@ -70,6 +81,8 @@ interface Sample {
   /** Other fields a mapped or passed request needs (e.g. `logprobs: true` for `top_logprobs`). */
   with?: Record<string, unknown>;
   mapped?: Partial<Record<ContractTarget, Check>>;
+  /** The checks on the completions route, when they differ. */
+  completions?: Partial<Record<ContractTarget, Check>>;
 }
 
 const opt = (key: string, value: unknown): Check => (u) => assert.deepEqual(u.options?.[key], value);
@@ -160,6 +173,20 @@ const SAMPLES: Record<string, Sample> = {
   user: { value: 'user-1' },
   logprobs: {
     value: true,
+    completions: {
+      ollama: (u, r) => {
+        assert.deepEqual([u.logprobs, u.top_logprobs], [true, 2]);
+        assertLegacyLogprobs(r, 2);
+      },
+      tgi: (u, r) => {
+        assert.equal(u.parameters.top_n_tokens, 2);
+        assertLegacyLogprobs(r, 2);
+      },
+      llamacpp: (u, r) => {
+        assert.equal(u.n_probs, 2);
+        assertLegacyLogprobs(r, 2);
+      },
+    },
     mapped: {
       ollama: (u, r) => {
         assert.equal(u.logprobs, true);
@@ -302,7 +329,7 @@ for (const kind of ['chat', 'completions'] as const) {
           } else if (cell.use === 'passed') {
             assert.deepEqual(u[field], value);
           } else {
-            const check = sample.mapped?.[target];
+            const check = (kind === 'completions' ? sample.completions?.[target] : undefined) ?? sample.mapped?.[target];
             assert.ok(check, `no check for the mapped cell ${field} × ${target}`);
             check(u, r, rec);
             if (cell.refuse && sample.refusedValue !== undefined) {
