@@ -45,8 +45,8 @@ export function toLlmRequest(body: Body, config: ResolvedConfig, target: Contrac
   if (req.stream && config.logging.log_statistics) req.usageForStatistics = true;
   if (chat) req.messages = readMessages(body.messages, target);
   else req.prompt = readPrompt(body.prompt);
-  checkRequestFields(body, req.kind, target, config.auth.param_location === 'body' ? config.auth.param_name : undefined);
-  if (target === 'ollama') {
+  if (checkRequestFields(body, req.kind, target, config.auth.param_location === 'body' ? config.auth.param_name : undefined)) req.extras = true;
+  if (target === 'ollama' && (req.extras || options.ollama)) {
     const knobs = resolveOllamaKnobs(body, options.ollama);
     if (knobs) req.ollama = knobs;
   }

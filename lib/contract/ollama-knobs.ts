@@ -52,6 +52,8 @@ const KNOB_SCHEMAS: Readonly<Record<keyof OllamaKnobs, Joi.Schema>> = {
 export const ollamaKnobsSchema = Joi.object(KNOB_SCHEMAS);
 
 const TOP = new Set<string>(OLLAMA_TOP_LEVEL_KNOBS);
+// Built once: this runs on every request of an ollama route.
+const KNOB_KEYS: ReadonlyArray<keyof OllamaKnobs> = [...OLLAMA_TOP_LEVEL_KNOBS, ...OLLAMA_OPTION_KNOBS];
 
 /**
  * The Ollama settings for one request: the request's allow-listed fields, then the config's over
@@ -67,7 +69,8 @@ export function resolveOllamaKnobs(
     out ??= { top: {}, options: {} };
     (TOP.has(key) ? out.top : out.options)[key] = value;
   };
-  for (const key of [...OLLAMA_TOP_LEVEL_KNOBS, ...OLLAMA_OPTION_KNOBS]) {
+  for (let i = 0; i < KNOB_KEYS.length; i++) {
+    const key = KNOB_KEYS[i] as keyof OllamaKnobs;
     const value = body[key];
     if (value === undefined || value === null) continue;
     const { error } = KNOB_SCHEMAS[key].validate(value, { convert: false });

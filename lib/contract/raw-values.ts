@@ -3,8 +3,12 @@ import { jsonSchemaOf, requestedLogprobs, samplingExtras } from './request-value
 
 type Body = Record<string, unknown>;
 
+/** What a plain request adds (`LlmRequest.extras` unset): nothing. */
+const NONE: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /** TGI `parameters` for the fields the contract maps: `seed`, `frequency_penalty`, `response_format` → `grammar`. */
-export function tgiExtras(body: Body, kind: 'chat' | 'completions'): Record<string, unknown> {
+export function tgiExtras(body: Body, kind: 'chat' | 'completions', extras: boolean | undefined): Record<string, unknown> {
+  if (!extras) return NONE;
   const { seed, frequency_penalty } = samplingExtras(body);
   const out: Record<string, unknown> = {};
   if (seed !== undefined) out.seed = seed;
@@ -19,7 +23,8 @@ export function tgiExtras(body: Body, kind: 'chat' | 'completions'): Record<stri
 }
 
 /** llama.cpp `/completion` fields: `seed`, both penalties, `logit_bias` (as `[[token, bias]]`), `response_format` → `json_schema`. */
-export function llamaCppExtras(body: Body, kind: 'chat' | 'completions'): Record<string, unknown> {
+export function llamaCppExtras(body: Body, kind: 'chat' | 'completions', extras: boolean | undefined): Record<string, unknown> {
+  if (!extras) return NONE;
   const out: Record<string, unknown> = { ...samplingExtras(body) };
   const bias = llamaCppLogitBias(body.logit_bias);
   if (bias) out.logit_bias = bias;

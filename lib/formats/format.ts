@@ -50,6 +50,11 @@ export interface LlmRequest {
   stop?: string[];
   /** The client's body as parsed, for formats that pass fields through (openai). */
   body: Record<string, unknown>;
+  /**
+   * The body has fields beyond the plain ones (model, messages/prompt, stream, the tuning options,
+   * stop): tools, seed, response_format, logprobs, … The formats map those only when this is set.
+   */
+  extras?: boolean;
   /** ollama: top-level settings and `options` from `model.options.ollama` and the request's allow-listed fields (config wins). */
   ollama?: { top: Record<string, unknown>; options: Record<string, unknown> };
 }

@@ -5,17 +5,16 @@ import { definedOnly, isRecord } from './util';
 
 /** Ollama `options`: the tuning values that were given, then the Ollama settings (config over request). */
 export function ollamaOptions(req: LlmRequest): Record<string, unknown> {
-  return {
-    ...definedOnly({
-      num_predict: req.max_tokens,
-      temperature: req.temperature,
-      top_p: req.top_p,
-      top_k: req.top_k,
-      stop: req.stop,
-    }),
-    ...samplingExtras(req.body),
-    ...req.ollama?.options,
-  };
+  const options = definedOnly({
+    num_predict: req.max_tokens,
+    temperature: req.temperature,
+    top_p: req.top_p,
+    top_k: req.top_k,
+    stop: req.stop,
+  });
+  if (req.extras) Object.assign(options, samplingExtras(req.body));
+  if (req.ollama) Object.assign(options, req.ollama.options);
+  return options;
 }
 
 /** A tool call's `arguments` (OpenAI's JSON string) as the object Ollama takes. */
@@ -54,13 +53,6 @@ export function toOllamaMessages(messages: readonly ChatMessage[]): Record<strin
   });
 }
 
-/** Ollama's native `logprobs` / `top_logprobs` (0.12.11+), for chat's `logprobs: true` or completions' `logprobs: <count>`. */
-function logprobsFields(req: LlmRequest): Record<string, unknown> {
-  const top = requestedLogprobs(req.body, req.kind);
-  if (top === undefined) return {};
-  return top > 0 ? { logprobs: true, top_logprobs: top } : { logprobs: true };
-}
-
 /** OpenAI's `reasoning_effort` as Ollama's `think`. */
 function thinkOf(effort: unknown): boolean | string | undefined {
   if (effort === undefined || effort === null) return undefined;
@@ -71,21 +63,31 @@ function thinkOf(effort: unknown): boolean | string | undefined {
 
 /** The `/api/chat` body. `stream` is always sent: Ollama streams when it is absent. */
 export function toOllamaChatBody(req: LlmRequest): Record<string, unknown> {
-  const body = req.body;
   const out: Record<string, unknown> = {
     model: req.model,
     messages: toOllamaMessages(req.messages ?? []),
     stream: req.stream,
     options: ollamaOptions(req),
   };
+  if (req.extras) addChatExtras(out, req);
+  if (req.ollama) Object.assign(out, req.ollama.top);
+  return out;
+}
+
+/** Tools, JSON mode, log-probabilities and thinking. */
+function addChatExtras(out: Record<string, unknown>, req: LlmRequest): void {
+  const body = req.body;
   const tools = toolsOf(body);
   if (tools && body.tool_choice !== 'none') out.tools = tools;
   const json = jsonSchemaOf(body);
   if (json) out.format = json.any ? 'json' : json.schema;
-  Object.assign(out, logprobsFields(req));
+  const top = requestedLogprobs(req.body, req.kind);
+  if (top !== undefined) {
+    out.logprobs = true;
+    if (top > 0) out.top_logprobs = top;
+  }
   const think = thinkOf(body.reasoning_effort);
   if (think !== undefined) out.think = think;
-  return { ...out, ...req.ollama?.top };
 }
 
 /**
@@ -96,11 +98,17 @@ export function toOllamaGenerateBody(req: LlmRequest): Record<string, unknown> {
   const prompt = req.prompt ?? '';
   const out: Record<string, unknown> = { model: req.model, prompt, stream: req.stream, options: ollamaOptions(req) };
   if (prompt.includes('[INST]')) out.raw = true;
-  Object.assign(out, logprobsFields(req));
-  const suffix = req.body.suffix;
-  if (suffix !== undefined && suffix !== null) {
-    if (typeof suffix !== 'string') throw invalidValue('suffix', 'must be a string');
-    if (suffix !== '') out.suffix = suffix;
+  if (req.extras) {
+    const top = requestedLogprobs(req.body, req.kind);
+    if (top !== undefined) {
+      out.logprobs = true;
+      if (top > 0) out.top_logprobs = top;
+    }
+    const suffix = req.body.suffix;
+    if (suffix !== undefined && suffix !== null) {
+      if (typeof suffix !== 'string') throw invalidValue('suffix', 'must be a string');
+      if (suffix !== '') out.suffix = suffix;
+    }
   }
   return { ...out, ...req.ollama?.top };
 }

@@ -54,7 +54,7 @@ export function toTgiRequest(req: LlmRequest, inputs: string): Record<string, un
     details: true,
     return_full_text: false,
   });
-  Object.assign(parameters, tgiExtras(req.body, req.kind));
+  Object.assign(parameters, tgiExtras(req.body, req.kind, req.extras));
   // `stream` is top-level: only the HF-compatible `/` route reads it, the others ignore it.
   return { inputs, parameters, stream: req.stream };
 }
@@ -71,7 +71,7 @@ export function toLlamaCppRequest(req: LlmRequest, prompt: string): Record<strin
       stop: req.stop,
       stream: req.stream,
     }),
-    ...llamaCppExtras(req.body, req.kind),
+    ...llamaCppExtras(req.body, req.kind, req.extras),
   };
 }
 
@@ -155,7 +155,7 @@ function fromTgiStream(message: Record<string, unknown>, state: StreamState, req
   }
   const events: StreamEvent[] = [];
   if (token && token.special !== true && typeof token.text === 'string') events.push(...textEvent(token.text, state));
-  const top = token ? requestedLogprobs(req.body, req.kind) : undefined;
+  const top = token && req.extras ? requestedLogprobs(req.body, req.kind) : undefined;
   const logprobs = top !== undefined ? tgiLogprobs([token], [message.top_tokens], top) : undefined;
   if (logprobs && events[0]?.type === 'text') events[0] = { ...events[0], logprobs };
   if (message.generated_text !== null && message.generated_text !== undefined) {
@@ -170,7 +170,7 @@ function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState
     throw new UpstreamFormatError(`unexpected llama.cpp stream event: ${describe(message)}`);
   }
   const events = typeof message.content === 'string' ? textEvent(message.content, state) : [];
-  const top = requestedLogprobs(req.body, req.kind);
+  const top = req.extras ? requestedLogprobs(req.body, req.kind) : undefined;
   const logprobs = top !== undefined ? llamaCppLogprobs(message.completion_probabilities, top) : undefined;
   if (logprobs && events[0]?.type === 'text') events[0] = { ...events[0], logprobs };
   if (message.stop === true) events.push(finishEvent(message.stop_type, message.tokens_evaluated, message.tokens_predicted));
@@ -185,7 +185,7 @@ function headerCount(headers: IncomingHttpHeaders | undefined, name: string): nu
 
 /** Answers asked for `logprobs`: llama.cpp's `completion_probabilities` or TGI's `details.tokens`, as OpenAI's. */
 function logprobsOf(body: unknown, req: LlmRequest, ctx: FormatContext): unknown[] | undefined {
-  const top = requestedLogprobs(req.body, req.kind);
+  const top = req.extras ? requestedLogprobs(req.body, req.kind) : undefined;
   if (top === undefined) return undefined;
   if (ctx.rawDialect === 'llamacpp') return isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
   const item = Array.isArray(body) ? body[0] : body;
