@@ -196,6 +196,9 @@ describe('Ollama settings and limits', () => {
     assert.equal(u.options.num_ctx, 8192);
     assert.equal(u.options.repeat_penalty, 1.2);
     assert.equal(u.options.num_predict, 50, 'the config max_tokens caps max_completion_tokens');
+     // A plain request gets the route's settings too.
+    await post(`${proxy.url}/tuned/v1/chat/completions`, { messages: [{ role: 'user', content: 'Hi' }] });
+    assert.deepEqual([ollama.last().body.keep_alive, ollama.last().body.options.num_ctx], ['30m', 8192]);
   });
 
   test('a request setting of the wrong type: 400 naming it', async () => {
