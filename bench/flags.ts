@@ -46,7 +46,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --rounds=N                    split each row's time into N rounds, rows interleaved, default 3
   --warmup=S                    warm-up seconds per row, default 2
   --chunks=N                    chunks per streamed answer (throughput mode), default 50
-  --rows=a,b                    subset of: upstream,passthrough,ollama,raw,openai,router,ollama-metrics,
+  --rows=a,b                    subset of: upstream,passthrough,ollama,raw,openai,ollama-tools,router,ollama-metrics,
                                 ollama-tracing,passthrough-stream,ollama-stream,ollama-stream-observed
   --lib=dist|src                measure dist/index.js (default; run npm run build) or lib/ through tsx
   --cpu-prof                    write a CPU profile of every proxy child and print its hot functions

@@ -134,3 +134,49 @@ export function openaiChatSse(chunks: number): { lines: Buffer[]; last: Buffer }
   );
   return { lines, last };
 }
+
+const WEATHER_TOOL = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'The current weather of a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city'] },
+  },
+};
+
+/** The client's tool-calling request: the chat request plus one tool, as OpenAI SDKs send it. */
+export function toolsRequestBody(): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      model: 'llama2',
+      messages: [
+        { role: 'system', content: 'You are a helpful assistant. Use the tools when they help.' },
+        { role: 'user', content: 'What is the weather in Paris right now?' },
+      ],
+      tools: [WEATHER_TOOL],
+      tool_choice: 'auto',
+      max_tokens: 256,
+      temperature: 0.7,
+      stream: false,
+    }),
+  );
+}
+
+/** Ollama `/api/chat` answering with a tool call (arguments as an object, as Ollama sends them). */
+export function ollamaToolCallJson(): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      model: 'llama2',
+      created_at: CREATED_AT,
+      message: { role: 'assistant', content: '', tool_calls: [{ function: { index: 0, name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } } }] },
+      done_reason: 'stop',
+      done: true,
+      total_duration: 2254970291,
+      load_duration: 574751416,
+      prompt_eval_count: 160,
+      prompt_eval_duration: 1502000000,
+      eval_count: 24,
+      eval_duration: 175000000,
+    }),
+  );
+}

@@ -5,7 +5,7 @@
 import { spawnChild, type Child, type ChildRuntime } from './children';
 import type { BenchFlags } from './flags';
 import { load, probe, quantile, type ProbeResult } from './measure';
-import { chatRequestBody } from './payloads';
+import { chatRequestBody, toolsRequestBody } from './payloads';
 import { clientPath, type ProxyKind, type ProxyOptions } from './proxies';
 import type { RowResult, TargetResult } from './table';
 
@@ -20,6 +20,8 @@ interface RowSpec {
   observe?: ProxyOptions['observe'];
   /** Returns 'ok' or what is wrong with the answer. */
   check(p: ProbeResult, chunks: number): string;
+  /** The client's request; defaults to the plain chat request. */
+  body?: () => Buffer;
 }
 
 function countOf(haystack: string, needle: string): number {
@@ -33,6 +35,19 @@ function expectJson(p: ProbeResult, read: (j: unknown) => unknown): string {
   try {
     const content = read(JSON.parse(p.body));
     return typeof content === 'string' && content.length > 0 ? 'ok' : `no answer text in ${p.body.slice(0, 300)}`;
+  } catch {
+    return `not JSON: ${p.body.slice(0, 300)}`;
+  }
+}
+
+/** The tool call of an OpenAI answer, read back as a client would: name and parsed arguments. */
+function checkToolCall(p: ProbeResult): string {
+  if (p.status !== 200) return `HTTP ${p.status}: ${p.body.slice(0, 300)}`;
+  try {
+    const choice = (JSON.parse(p.body) as { choices?: Array<{ finish_reason?: unknown; message?: { tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }> }).choices?.[0];
+    const fn = choice?.message?.tool_calls?.[0]?.function;
+    if (choice?.finish_reason !== 'tool_calls' || fn?.name !== 'get_weather' || typeof fn.arguments !== 'string') return `no tool call in ${p.body.slice(0, 300)}`;
+    return (JSON.parse(fn.arguments) as { city?: unknown }).city === 'Paris' ? 'ok' : `wrong arguments: ${fn.arguments}`;
   } catch {
     return `not JSON: ${p.body.slice(0, 300)}`;
   }
@@ -64,9 +79,10 @@ export const ROWS: RowSpec[] = [
   { name: 'ollama', label: '3a aiProxy ollama', proxy: 'ollama', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'raw', label: '3b aiProxy raw (TGI)', proxy: 'raw', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'openai', label: '3c aiProxy openai', proxy: 'openai', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
-  { name: 'ollama-metrics', label: '3d aiProxy ollama + Prometheus', proxy: 'ollama', observe: 'metrics', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
-  { name: 'ollama-tracing', label: '3e aiProxy ollama + OpenTelemetry SDK', proxy: 'ollama', observe: 'tracing', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
-  { name: 'router', label: '3f aiProxyRouter ollama (/v1)', proxy: 'router', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'ollama-tools', label: '3d aiProxy ollama tool call', proxy: 'ollama', stream: false, ref: 'ollama', check: checkToolCall, body: toolsRequestBody },
+  { name: 'ollama-metrics', label: '3e aiProxy ollama + Prometheus', proxy: 'ollama', observe: 'metrics', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'ollama-tracing', label: '3f aiProxy ollama + OpenTelemetry SDK', proxy: 'ollama', observe: 'tracing', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'router', label: '3g aiProxyRouter ollama (/v1)', proxy: 'router', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'passthrough-stream', label: '4a HPM passthrough NDJSON stream', proxy: 'passthrough', stream: true, check: checkNdjson },
   { name: 'ollama-stream', label: '4b aiProxy ollama NDJSON→SSE', proxy: 'ollama', stream: true, ref: 'passthrough-stream', check: checkSse },
   { name: 'ollama-stream-observed', label: '4c 4b + Prometheus + OpenTelemetry', proxy: 'ollama', observe: 'both', stream: true, ref: 'ollama-stream', check: checkSse },
@@ -107,7 +123,7 @@ async function startRow(rt: ChildRuntime, spec: RowSpec, upstream: Child, flags:
       )
     : undefined;
   const url = `http://127.0.0.1:${(proxy ?? upstream).port}${spec.proxy ? clientPath(spec.proxy) : '/api/chat'}`;
-  const body = chatRequestBody(spec.stream);
+  const body = spec.body ? spec.body() : chatRequestBody(spec.stream);
   let check: string;
   try {
     check = spec.check(await probe(url, body), flags.chunks);

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { failToParent, serveParent } from './child-ipc';
-import { ollamaChatJson, ollamaChatNdjson, openaiChatJson, openaiChatSse, tgiGenerateJson } from './payloads';
+import { ollamaChatJson, ollamaChatNdjson, ollamaToolCallJson, openaiChatJson, openaiChatSse, tgiGenerateJson } from './payloads';
 
 /** How the upstream streams. */
 export interface UpstreamOptions {
@@ -57,6 +57,7 @@ export interface Upstream {
 /** Starts the upstream on 127.0.0.1, on a free port. */
 export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
   const ollamaJson = ollamaChatJson();
+  const ollamaToolCall = ollamaToolCallJson();
   const ollamaNdjson = ollamaChatNdjson(opts.chunks);
   const tgiJson = tgiGenerateJson();
   const openaiJson = openaiChatJson();
@@ -67,9 +68,9 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
-      let body: { stream?: unknown };
+      let body: { stream?: unknown; tools?: unknown };
       try {
-        body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { stream?: unknown };
+        body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { stream?: unknown; tools?: unknown };
       } catch {
         res.writeHead(400, JSON_HEADERS).end('{"error":"invalid JSON"}');
         return;
@@ -77,7 +78,8 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
       const path = req.url ?? '/';
       if (path.startsWith('/api/chat')) {
         // Ollama streams unless told otherwise.
-        if (body.stream === false) sendJson(res, ollamaJson);
+        // A model offered tools calls one.
+        if (body.stream === false) sendJson(res, Array.isArray(body.tools) ? ollamaToolCall : ollamaJson);
         else sendStream(res, 'application/x-ndjson', ollamaNdjson, intervalMs);
       } else if (path.startsWith('/generate')) {
         sendJson(res, tgiJson);

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from './auth';
 import { readJsonBody } from './body';
 import { validateConfig, type ResolvedConfig } from './config';
+import type { ContractTarget } from './contract/request-fields';
 import { log } from './debug';
 import { ProxyError, sendError } from './errors';
 import { attachExchange, exchangeOf, type Exchange } from './exchange';
@@ -60,6 +61,7 @@ function abortUpstreamIfUnfinished(this: ServerResponse): void {
 class Route {
   private readonly format: Format;
   private readonly ctx: FormatContext;
+  private readonly target: ContractTarget;
   private readonly transport: Transport;
   private readonly secrets: string[];
   private readonly parts: RouteParts;
@@ -84,6 +86,7 @@ class Route {
     this.embeddings = config.route_type === 'llm/v1/embeddings';
     this.format = this.embeddings ? embeddingsFormat(config) : getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
+    this.target = options.llama2_format === 'raw' ? rawDialect : options.llama2_format;
     this.secrets = secretsOf(config.auth);
     this.filterHeaders = upstreamHeaderFilter(config);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
@@ -138,7 +141,7 @@ class Route {
     try {
       const templated = this.templates?.resolve(req);
       const config = templated?.config ?? this.config;
-      const llmReq = this.embeddings ? toEmbeddingsRequest(body, config) : toLlmRequest(body, config);
+      const llmReq = this.embeddings ? toEmbeddingsRequest(body, config) : toLlmRequest(body, config, this.target);
       const upstreamBody = this.format.toUpstream(llmReq, this.ctx);
       applyAuthBody(upstreamBody, body, this.config.auth);
       let path = llmReq.stream ? (templated?.streamPath ?? this.streamPath) : (templated?.basePath ?? this.basePath);

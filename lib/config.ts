@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import Joi from 'joi';
+import { ollamaKnobsSchema, type OllamaKnobs } from './contract/ollama-knobs';
 import { AiProxyConfigError, type ConfigProblem } from './errors';
 import { NEVER_FORWARDED, type ForwardHeadersConfig } from './headers/upstream-headers';
 import { observabilitySchema, type ResolvedObservability } from './observability/config';
@@ -21,6 +22,7 @@ export interface ResolvedConfig {
       top_k: number | undefined;
       input_cost: number | undefined;
       output_cost: number | undefined;
+      ollama: OllamaKnobs | undefined;
     };
   };
   auth: AuthConfig & { allow_override: boolean };
@@ -60,6 +62,8 @@ const modelOptionsSchema = Joi.object({
   top_k: Joi.number().integer().min(0).max(500),
   input_cost: Joi.number().greater(0),
   output_cost: Joi.number().greater(0),
+  // Ollama's settings mean nothing to another server: refused there rather than silently unused.
+  ollama: Joi.when('llama2_format', { is: 'ollama', then: ollamaKnobsSchema, otherwise: Joi.forbidden() }),
 }).default({});
 
 const schema = Joi.object({

@@ -39,14 +39,16 @@ export class ProxyError extends Error {
     message: string,
     readonly type: string = status >= 500 ? 'api_error' : 'invalid_request_error',
     readonly code: string | null = null,
+    /** The request field the error is about (OpenAI's `param`), e.g. `tools` or `messages[1].content`. */
+    readonly param: string | null = null,
   ) {
     super(message);
     this.name = 'ProxyError';
   }
 }
 
-export function errorBody(message: string, type: string, code: string | null = null): ErrorBody {
-  return { error: { message, type, param: null, code } };
+export function errorBody(message: string, type: string, code: string | null = null, param: string | null = null): ErrorBody {
+  return { error: { message, type, param, code } };
 }
 
 /** Answers with OpenAI's error shape, unless the answer has already begun. */
@@ -55,7 +57,7 @@ export function sendError(res: ServerResponse, err: ProxyError, extraHeaders?: R
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const body = JSON.stringify(errorBody(err.message, err.type, err.code));
+  const body = JSON.stringify(errorBody(err.message, err.type, err.code, err.param));
   res.writeHead(err.status, {
     ...extraHeaders,
     'content-type': 'application/json; charset=utf-8',

@@ -12,6 +12,7 @@ export type {
   LoggingConfig,
   ModelConfig,
   ModelOptions,
+  OllamaKnobs,
   ProxyStatistics,
   RawDialect,
   RouteType,

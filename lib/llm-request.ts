@@ -1,14 +1,26 @@
 import type { ResolvedConfig } from './config';
+import { readMessages } from './contract/chat-messages';
+import { checkRequestFields } from './contract/check-fields';
+import { resolveOllamaKnobs } from './contract/ollama-knobs';
+import { contractKind, type ContractTarget } from './contract/request-fields';
 import { ProxyError } from './errors';
-import type { ChatMessage, LlmRequest } from './formats/format';
+import type { LlmRequest } from './formats/format';
+import { rawDialectFor } from './formats/raw';
 
 type Body = Record<string, unknown>;
+
+/** The row of the contract table a route's upstream reads (`raw` is TGI or llama.cpp). */
+export function contractTargetOf(config: ResolvedConfig): ContractTarget {
+  const options = config.model.options;
+  return options.llama2_format === 'raw' ? rawDialectFor(new URL(options.upstream_url).pathname, options.raw_dialect) : options.llama2_format;
+}
 
 /**
  * Checks a client body against the route and turns it into an `LlmRequest`, with the config's
  * model and tuning options applied (the config wins; what it leaves unset comes from the body).
+ * Fields the upstream cannot honour are refused here, from the contract table.
  */
-export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
+export function toLlmRequest(body: Body, config: ResolvedConfig, target: ContractTarget = contractTargetOf(config)): LlmRequest {
   const chat = config.route_type === 'llm/v1/chat';
   const hasMessages = body.messages !== undefined && body.messages !== null;
   const hasPrompt = body.prompt !== undefined && body.prompt !== null;
@@ -22,7 +34,8 @@ export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
     model: resolveModel(body.model, config.model.name, config.client_model),
     stream: resolveStream(body.stream, config.response_streaming),
     includeUsage: isObject(body.stream_options) && body.stream_options.include_usage === true,
-    max_tokens: options.max_tokens ?? readNumber(body, 'max_tokens', 1, Infinity, true),
+    // Either name of the limit; the config's max_tokens replaces whichever the client used.
+    max_tokens: options.max_tokens ?? readMaxTokens(body, chat),
     temperature: options.temperature ?? readNumber(body, 'temperature', 0, 5, false),
     top_p: options.top_p ?? readNumber(body, 'top_p', 0, 1, false),
     top_k: options.top_k ?? readNumber(body, 'top_k', 0, 500, true),
@@ -31,9 +44,20 @@ export function toLlmRequest(body: Body, config: ResolvedConfig): LlmRequest {
   };
   // Metrics and tracing count tokens too (config.observability).
   if (req.stream && (config.logging.log_statistics || config.observability.metrics || config.observability.tracing)) req.usageForStatistics = true;
-  if (chat) req.messages = readMessages(body.messages);
+  if (chat) req.messages = readMessages(body.messages, target);
   else req.prompt = readPrompt(body.prompt);
+  if (checkRequestFields(body, contractKind(req.kind), target, config.auth.param_location === 'body' ? config.auth.param_name : undefined)) req.extras = true;
+  if (target === 'ollama' && (req.extras || options.ollama)) {
+    const knobs = resolveOllamaKnobs(body, options.ollama);
+    if (knobs) req.ollama = knobs;
+  }
   return req;
+}
+
+/** `max_completion_tokens` (chat) or the older `max_tokens`; the newer name wins when a client sends both. */
+function readMaxTokens(body: Body, chat: boolean): number | undefined {
+  const legacy = readNumber(body, 'max_tokens', 1, Infinity, true);
+  return (chat ? readNumber(body, 'max_completion_tokens', 1, Infinity, true) : undefined) ?? legacy;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -69,7 +93,7 @@ function readNumber(body: Body, key: string, min: number, max: number, integer: 
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
     const range = max === Infinity ? `>= ${min}` : `between ${min} and ${max}`;
-    throw new ProxyError(400, `"${key}" must be ${integer ? 'an integer' : 'a number'} ${range}`, 'invalid_request_error', 'invalid_value');
+    throw new ProxyError(400, `"${key}" must be ${integer ? 'an integer' : 'a number'} ${range}`, 'invalid_request_error', 'invalid_value', key);
   }
   return v;
 }
@@ -79,35 +103,6 @@ function readStop(v: unknown): string[] | undefined {
   if (typeof v === 'string') return [v];
   if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
   throw new ProxyError(400, '"stop" must be a string or an array of strings');
-}
-
-function readMessages(v: unknown): ChatMessage[] {
-  if (!Array.isArray(v) || v.length === 0) {
-    throw new ProxyError(400, 'this llm/v1/chat route expects "messages": a non-empty array of {role, content}');
-  }
-  return v.map((m, i) => {
-    if (!isObject(m) || typeof m.role !== 'string') {
-      throw new ProxyError(400, `messages[${i}] must be an object with a string "role" and "content"`);
-    }
-    return { role: m.role, content: readContent(m.content, i) };
-  });
-}
-
-/** OpenAI allows content as a string, null (assistant turns with tool calls), or an array of parts. */
-function readContent(content: unknown, i: number): string {
-  if (typeof content === 'string') return content;
-  if (content === null || content === undefined) return '';
-  if (Array.isArray(content)) {
-    let text = '';
-    for (const part of content) {
-      if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') {
-        throw new ProxyError(400, `messages[${i}].content: only text parts are supported by Llama 2`);
-      }
-      text += text ? `\n${part.text}` : part.text;
-    }
-    return text;
-  }
-  throw new ProxyError(400, `messages[${i}].content must be a string or an array of text parts`);
 }
 
 function readPrompt(v: unknown): string {

@@ -16,7 +16,7 @@ export interface ChatCompletion {
   choices: Array<{
     index: number;
     message: { role: 'assistant'; content: string | null; [extra: string]: unknown };
-    logprobs: null;
+    logprobs: { content: unknown[]; refusal: null } | null;
     finish_reason: FinishReason | null;
   }>;
   usage: Usage;
@@ -28,14 +28,14 @@ export interface TextCompletion {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; text: string; logprobs: null; finish_reason: FinishReason | null }>;
+  choices: Array<{ index: number; text: string; logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Array<Record<string, number>> } | null; finish_reason: FinishReason | null }>;
   usage: Usage;
   [extra: string]: unknown;
 }
 
 export type Completion = ChatCompletion | TextCompletion;
 
-/** `{"error":{"message","type","code"}}`, OpenAI's error body (plus `param`, always null here). */
+/** `{"error":{"message","type","param","code"}}`, OpenAI's error body (`param` names the request field, when one is at fault). */
 export interface ErrorBody {
-  error: { message: string; type: string; param: null; code: string | null };
+  error: { message: string; type: string; param: string | null; code: string | null };
 }

@@ -1,8 +1,10 @@
 import type { Agent as HttpAgent, IncomingMessage, ServerResponse } from 'node:http';
+import type { OllamaKnobs } from './contract/ollama-knobs';
 import type { ForwardHeadersConfig } from './headers/upstream-headers';
 import type { AiProxyOutcome, ObservabilityConfig } from './observability/types';
 
 export type { ForwardHeadersConfig } from './headers/upstream-headers';
+export type { OllamaKnobs };
 
 /** The OpenAI-style route a mount point serves. */
 export type RouteType = 'llm/v1/chat' | 'llm/v1/completions' | 'llm/v1/embeddings';
@@ -36,6 +38,8 @@ export interface ModelOptions {
   input_cost?: number;
   /** Cost of one million output tokens, for statistics (> 0). */
   output_cost?: number;
+  /** `ollama` format: Ollama settings OpenAI has no name for (`num_ctx`, `keep_alive`, `think`, …); they win over the request's. */
+  ollama?: OllamaKnobs;
 }
 
 /** The model, as in Kong's `config.model`. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, FinishReason, TextCompletion, Usage } from '../openai-types';
 import type { RouteType } from '../types';
+import { toLegacyLogprobs } from './legacy-logprobs';
 
 // Ids need to be unique, not secret: a random per-process prefix and a counter cost nothing per
 // request, where 12 random bytes each time showed up in the benchmark's profile.
@@ -49,6 +50,10 @@ export interface AnswerParts {
   created?: number;
   /** Defaults to a fresh id. */
   id?: string;
+  /** Chat only: more fields of the message (`tool_calls`, `reasoning_content`, `content: null`). */
+  message?: Record<string, unknown> | undefined;
+  /** The tokens' log-probabilities, in OpenAI's chat `logprobs.content` shape (converted for completions). */
+  logprobs?: unknown[] | undefined;
 }
 
 /** An OpenAI `chat.completion` object with one choice. */
@@ -59,7 +64,12 @@ export function buildChatCompletion(parts: AnswerParts): ChatCompletion {
     created: parts.created ?? nowSeconds(),
     model: parts.model,
     choices: [
-      { index: 0, message: { role: 'assistant', content: parts.text }, logprobs: null, finish_reason: parts.finishReason },
+      {
+        index: 0,
+        message: { role: 'assistant', content: parts.text, ...parts.message },
+        logprobs: parts.logprobs ? { content: parts.logprobs, refusal: null } : null,
+        finish_reason: parts.finishReason,
+      },
     ],
     usage: parts.usage,
   };
@@ -72,7 +82,7 @@ export function buildTextCompletion(parts: AnswerParts): TextCompletion {
     object: 'text_completion',
     created: parts.created ?? nowSeconds(),
     model: parts.model,
-    choices: [{ index: 0, text: parts.text, logprobs: null, finish_reason: parts.finishReason }],
+    choices: [{ index: 0, text: parts.text, logprobs: parts.logprobs ? toLegacyLogprobs(parts.logprobs) : null, finish_reason: parts.finishReason }],
     usage: parts.usage,
   };
 }

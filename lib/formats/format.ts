@@ -5,7 +5,22 @@ import type { Llama2Format, RouteType } from '../types';
 
 export interface ChatMessage {
   role: string;
+  /** The text (text parts joined with a newline). */
   content: string;
+  /** ollama: the base64 payloads of the `data:` URLs of `image_url` parts, in order; absent when there are none. */
+  images?: string[];
+  /** An assistant turn's tool calls (`arguments` as OpenAI's JSON string); absent when there are none. */
+  toolCalls?: ToolCallRequest[];
+  /** A `tool` message's `tool_call_id`. */
+  toolCallId?: string;
+}
+
+/** One tool call of an assistant turn in the history. */
+export interface ToolCallRequest {
+  id?: string;
+  name: string;
+  /** JSON text, as OpenAI sends it. */
+  arguments: string;
 }
 
 /**
@@ -38,6 +53,13 @@ export interface LlmRequest {
   body: Record<string, unknown>;
   /** Present when kind is 'embeddings'. */
   embedding?: EmbeddingRequest;
+  /**
+   * The body has fields beyond the plain ones (model, messages/prompt, stream, the tuning options,
+   * stop): tools, seed, response_format, logprobs, … The formats map those only when this is set.
+   */
+  extras?: boolean;
+  /** ollama: top-level settings and `options` from `model.options.ollama` and the request's allow-listed fields (config wins). */
+  ollama?: { top: Record<string, unknown>; options: Record<string, unknown> };
 }
 
 /** What a format needs to know about the route besides the request. */
@@ -50,8 +72,12 @@ export interface FormatContext {
 
 /** One thing that happened in an upstream stream, in upstream-neutral terms. */
 export type StreamEvent =
-  /** A piece of generated text. */
-  | { type: 'text'; text: string }
+  /** A piece of generated text (with its tokens' log-probabilities, OpenAI's shape, when asked for). */
+  | { type: 'text'; text: string; logprobs?: unknown[] }
+  /** A piece of a reasoning model's thinking (`reasoning_content`). */
+  | { type: 'reasoning'; text: string }
+  /** One complete tool call; the answer's finish reason becomes `tool_calls`. */
+  | { type: 'tool_call'; id: string; name: string; arguments: string }
   /** The answer is complete (terminal). */
   | { type: 'finish'; finishReason: FinishReason; usage?: Usage }
   /** The upstream reported an error inside the stream (terminal). */

@@ -12,7 +12,13 @@ import { describe, isRecord, streamError } from './util';
  */
 export function toOpenAIRequest(req: LlmRequest): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req.body, model: req.model, stream: req.stream };
-  if (req.max_tokens !== undefined) body.max_tokens = req.max_tokens;
+  if (req.max_tokens !== undefined) {
+    // The limit goes under the name(s) the client used: newer OpenAI models refuse `max_tokens`, so
+    // a configured cap must not add it next to `max_completion_tokens`, nor be bypassed by it.
+    const completionName = body.max_completion_tokens !== undefined && body.max_completion_tokens !== null;
+    if (completionName) body.max_completion_tokens = req.max_tokens;
+    if (!completionName || (body.max_tokens !== undefined && body.max_tokens !== null)) body.max_tokens = req.max_tokens;
+  }
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.top_p !== undefined) body.top_p = req.top_p;
   if (req.top_k !== undefined) body.top_k = req.top_k;

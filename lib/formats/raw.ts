@@ -1,10 +1,14 @@
+import { contractKind } from '../contract/request-fields';
 import type { IncomingHttpHeaders } from 'node:http';
 import { UpstreamFormatError } from '../errors';
 import type { Completion, FinishReason } from '../openai-types';
+import { llamaCppExtras, tgiExtras } from '../contract/raw-values';
 import type { RawDialect } from '../types';
 import { buildCompletion, makeUsage } from './completion';
 import { finishEvent, mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
+import { requestedLogprobs } from '../contract/request-values';
+import { llamaCppLogprobs, tgiLogprobs } from './raw-logprobs';
 import { buildLlama2Prompt } from './llama2-prompt';
 import { definedOnly, describe, errorMessageOf, isRecord, streamError } from './util';
 
@@ -51,21 +55,25 @@ export function toTgiRequest(req: LlmRequest, inputs: string): Record<string, un
     details: true,
     return_full_text: false,
   });
+  Object.assign(parameters, tgiExtras(req.body, contractKind(req.kind), req.extras));
   // `stream` is top-level: only the HF-compatible `/` route reads it, the others ignore it.
   return { inputs, parameters, stream: req.stream };
 }
 
 /** llama.cpp `/completion`'s body; it accepts every value as is. */
 export function toLlamaCppRequest(req: LlmRequest, prompt: string): Record<string, unknown> {
-  return definedOnly({
-    prompt,
-    n_predict: req.max_tokens,
-    temperature: req.temperature,
-    top_p: req.top_p,
-    top_k: req.top_k,
-    stop: req.stop,
-    stream: req.stream,
-  });
+  return {
+    ...definedOnly({
+      prompt,
+      n_predict: req.max_tokens,
+      temperature: req.temperature,
+      top_p: req.top_p,
+      top_k: req.top_k,
+      stop: req.stop,
+      stream: req.stream,
+    }),
+    ...llamaCppExtras(req.body, contractKind(req.kind), req.extras),
+  };
 }
 
 interface RawAnswer {
@@ -139,13 +147,16 @@ function textEvent(text: string, state: StreamState): StreamEvent[] {
   return [{ type: 'text', text: out }];
 }
 
-function fromTgiStream(message: Record<string, unknown>, state: StreamState): StreamEvent[] {
+function fromTgiStream(message: Record<string, unknown>, state: StreamState, req: LlmRequest): StreamEvent[] {
   const token = isRecord(message.token) ? message.token : undefined;
   if (!token && !('generated_text' in message)) {
     throw new UpstreamFormatError(`unexpected TGI stream event: ${describe(message)}`);
   }
   const events: StreamEvent[] = [];
   if (token && token.special !== true && typeof token.text === 'string') events.push(...textEvent(token.text, state));
+  const top = token && req.extras ? requestedLogprobs(req.body, contractKind(req.kind)) : undefined;
+  const logprobs = top !== undefined ? tgiLogprobs([token], [message.top_tokens], top) : undefined;
+  if (logprobs && events[0]?.type === 'text') events[0] = { ...events[0], logprobs };
   if (message.generated_text !== null && message.generated_text !== undefined) {
     const details = isRecord(message.details) ? message.details : {};
     events.push(finishEvent(details.finish_reason, details.input_length, details.generated_tokens));
@@ -153,11 +164,14 @@ function fromTgiStream(message: Record<string, unknown>, state: StreamState): St
   return events;
 }
 
-function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState): StreamEvent[] {
+function fromLlamaCppStream(message: Record<string, unknown>, state: StreamState, req: LlmRequest): StreamEvent[] {
   if (typeof message.content !== 'string' && typeof message.stop !== 'boolean') {
     throw new UpstreamFormatError(`unexpected llama.cpp stream event: ${describe(message)}`);
   }
   const events = typeof message.content === 'string' ? textEvent(message.content, state) : [];
+  const top = req.extras ? requestedLogprobs(req.body, contractKind(req.kind)) : undefined;
+  const logprobs = top !== undefined ? llamaCppLogprobs(message.completion_probabilities, top) : undefined;
+  if (logprobs && events[0]?.type === 'text') events[0] = { ...events[0], logprobs };
   if (message.stop === true) events.push(finishEvent(message.stop_type, message.tokens_evaluated, message.tokens_predicted));
   return events;
 }
@@ -166,6 +180,16 @@ function headerCount(headers: IncomingHttpHeaders | undefined, name: string): nu
   const value = headers?.[name];
   const n = typeof value === 'string' ? Number(value) : NaN;
   return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Answers asked for `logprobs`: llama.cpp's `completion_probabilities` or TGI's `details.tokens`, as OpenAI's. */
+function logprobsOf(body: unknown, req: LlmRequest, ctx: FormatContext): unknown[] | undefined {
+  const top = req.extras ? requestedLogprobs(req.body, contractKind(req.kind)) : undefined;
+  if (top === undefined) return undefined;
+  if (ctx.rawDialect === 'llamacpp') return isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
+  const item = Array.isArray(body) ? body[0] : body;
+  const details = isRecord(item) && isRecord(item.details) ? item.details : undefined;
+  return details && Array.isArray(details.tokens) ? tgiLogprobs(details.tokens, Array.isArray(details.top_tokens) ? details.top_tokens : undefined, top) : undefined;
 }
 
 // The prompt sent for a request, so an echo can be stripped without rendering the template again.
@@ -188,15 +212,16 @@ export const rawFormat: Format = {
       usage: makeUsage(answer.promptTokens ?? headerCount(headers, 'x-prompt-tokens'), answer.completionTokens ?? headerCount(headers, 'x-generated-tokens')),
       // The route's model name, as in the stream and X-LLM-Model; llama.cpp's own is a file path.
       model: req.model,
+      logprobs: logprobsOf(body, req, ctx),
     });
   },
 
   streamFraming: 'sse',
 
-  fromStreamMessage(message: unknown, _req: LlmRequest, ctx: FormatContext, state: StreamState): StreamEvent[] {
+  fromStreamMessage(message: unknown, req: LlmRequest, ctx: FormatContext, state: StreamState): StreamEvent[] {
     if (!isRecord(message)) throw new UpstreamFormatError(`unexpected llama2 raw stream message: ${describe(message)}`);
     const err = streamError(message);
     if (err) return [err];
-    return ctx.rawDialect === 'llamacpp' ? fromLlamaCppStream(message, state) : fromTgiStream(message, state);
+    return ctx.rawDialect === 'llamacpp' ? fromLlamaCppStream(message, state, req) : fromTgiStream(message, state, req);
   },
 };

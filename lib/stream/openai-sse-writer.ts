@@ -1,5 +1,6 @@
 import type { FinishReason, Usage } from '../openai-types';
 import type { StreamEvent } from '../formats/format';
+import { toLegacyLogprobs } from '../formats/legacy-logprobs';
 
 /** How a streamed answer ended, for statistics. */
 export type StreamOutcome = 'complete' | 'error' | 'truncated';
@@ -45,6 +46,8 @@ export class OpenAiSseWriter {
   private readonly textPrefix: string;
   private readonly textSuffix: string;
   private roleSent = false;
+  /** Tool calls streamed so far: the next one's `index`, and whether the finish reason is `tool_calls`. */
+  private toolCalls = 0;
 
   constructor(opts: SseWriterOptions) {
     this.opts = opts;
@@ -68,7 +71,13 @@ export class OpenAiSseWriter {
     if (this.outcome !== undefined) return '';
     switch (event.type) {
       case 'text':
-        return this.text(event.text);
+        return event.logprobs ? this.delta({ content: event.text }, event.logprobs) : this.text(event.text);
+      case 'reasoning':
+        return this.delta({ reasoning_content: event.text });
+      case 'tool_call':
+        return this.delta({
+          tool_calls: [{ index: this.toolCalls++, id: event.id, type: 'function', function: { name: event.name, arguments: event.arguments } }],
+        });
       case 'finish':
         return this.finish(event.finishReason, event.usage);
       case 'error':
@@ -104,8 +113,32 @@ export class OpenAiSseWriter {
     return this.textPrefix + JSON.stringify(text) + this.textSuffix;
   }
 
-  private finish(finishReason: FinishReason, usage: Usage | undefined): string {
+  /**
+   * A chat delta beyond plain text (reasoning, a tool call, text with log-probabilities); the
+   * first chunk of the answer also carries the role. Completions answers have only text (with
+   * log-probabilities in the legacy shape).
+   */
+  private delta(delta: Record<string, unknown>, logprobs?: unknown[]): string {
+    if (this.opts.kind !== 'chat') {
+      if (typeof delta.content !== 'string' || delta.content === '') return '';
+      if (!logprobs) return this.text(delta.content);
+      return frame(this.withUsageNull({
+        id: this.opts.id,
+        object: this.object,
+        created: this.opts.created,
+        model: this.opts.model,
+        choices: [{ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null }],
+      }));
+    }
+    const first = !this.roleSent;
+    this.roleSent = true;
+    return this.chatChunk(first ? { role: 'assistant', ...delta } : delta, null, logprobs);
+  }
+
+  private finish(upstreamReason: FinishReason, usage: Usage | undefined): string {
     if (usage !== undefined) this.usage = usage;
+    // A tool call seen anywhere in the stream, even on a line before the final one, decides the reason.
+    const finishReason = this.toolCalls > 0 ? 'tool_calls' : upstreamReason;
     this.finishReason = finishReason;
     let out = '';
     if (this.opts.kind === 'chat') {
@@ -166,13 +199,13 @@ export class OpenAiSseWriter {
     if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
   }
 
-  private chatChunk(delta: Record<string, unknown>, finishReason: FinishReason | null): string {
+  private chatChunk(delta: Record<string, unknown>, finishReason: FinishReason | null, logprobs?: unknown[]): string {
     return frame(this.withUsageNull({
       id: this.opts.id,
       object: this.object,
       created: this.opts.created,
       model: this.opts.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
     }));
   }
 

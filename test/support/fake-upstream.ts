@@ -52,6 +52,18 @@ export interface Behaviour {
   /** Model name the upstream reports; defaults to the request's (or the kind's own name). */
   model?: string;
   fault?: Fault;
+  /** Tool calls the model makes when the request offers tools (Ollama fake); text is answered otherwise. */
+  toolCalls?: FakeToolCall[];
+  /** Ollama fake, streamed: put the tool calls on the `done` line itself instead of a line before it. */
+  toolCallsOnDoneLine?: boolean;
+  /** What a reasoning model thinks before answering, when the request asks it to (`think`). */
+  thinking?: string;
+}
+
+/** A tool call as the model makes it (arguments as an object, as Ollama sends them). */
+export interface FakeToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 /** How a recorded exchange ended. */

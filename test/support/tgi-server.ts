@@ -21,6 +21,8 @@ function validate(inputs: string, p: Json): string | undefined {
   if (p.typical_p != null && (p.typical_p <= 0 || p.typical_p >= 1)) return '`typical_p` must be > 0.0 and < 1.0';
   if (p.top_k != null && p.top_k <= 0) return '`top_k` must be strictly positive';
   if (p.max_new_tokens === 0) return '`max_new_tokens` must be strictly positive';
+  // TGI's default --max-top-n-tokens.
+  if (p.top_n_tokens != null && (p.top_n_tokens < 0 || p.top_n_tokens > 5)) return `\`top_n_tokens\` must be >= 0 and <= 5. Given: ${p.top_n_tokens}`;
   const stops = Array.isArray(p.stop) ? p.stop.length : 0;
   if (stops > MAX_STOP_SEQUENCES) return `\`stop\` supports up to ${MAX_STOP_SEQUENCES} stop sequences. Given: ${stops}`;
   if (inputs === '') return '`inputs` cannot be empty';
@@ -78,6 +80,10 @@ function handle(x: Exchange): Promise<void> | void {
   const generatedTokens = b.completionTokens ?? tokens.length;
   const finishReason = eos ? 'eos_token' : 'length';
   const generatedText = fullText ? r.inputs + text : text;
+  const topN = typeof p.top_n_tokens === 'number' ? p.top_n_tokens : 0;
+  // `top_n_tokens` alternatives of a token (the token itself first), as TGI reports them.
+  const topOf = (t: Json): Json[] => Array.from({ length: topN }, (_, i) => (i === 0 ? t : { id: 29000 + i, text: `alt${i}`, logprob: -3 - i, special: false }));
+  const topTokens = (t: Json): Json => (topN > 0 ? { top_tokens: topOf(t) } : {});
 
   if (streaming) {
     const event = (o: Json): string => `data:${JSON.stringify(o)}\n\n`;
@@ -86,8 +92,8 @@ function handle(x: Exchange): Promise<void> | void {
     return x.stream({
       headers: sseHeaders,
       preamble: ':\n\n',
-      chunks: tokens.slice(0, last).map((token, i) => event({ index: i + 1, token, generated_text: null, details: null })),
-      tail: event({ index: last + 1, token: tokens[last], generated_text: generatedText, details }),
+      chunks: tokens.slice(0, last).map((token, i) => event({ index: i + 1, token, ...topTokens(token), generated_text: null, details: null })),
+      tail: event({ index: last + 1, token: tokens[last], ...topTokens(tokens[last]), generated_text: generatedText, details }),
       errorFrame: (message) => event({ error: `Request failed during generation: ${message}`, error_type: 'generation' }),
       garbageFrame: 'data:{"index":1,"token":\n\n',
     });
@@ -100,7 +106,7 @@ function handle(x: Exchange): Promise<void> | void {
   };
   const result: Json = { generated_text: generatedText };
   if (p.details === true) {
-    result.details = { finish_reason: finishReason, generated_tokens: generatedTokens, seed: p.seed ?? null, prefill: [], tokens };
+    result.details = { finish_reason: finishReason, generated_tokens: generatedTokens, seed: p.seed ?? null, prefill: [], tokens, ...(topN > 0 ? { top_tokens: tokens.map(topOf) } : {}) };
   }
   return x.answer(route === 'compat' ? [result] : result, headers);
 }
