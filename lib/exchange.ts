@@ -1,6 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LlmRequest } from './formats/format';
 import type { UpstreamTarget } from './proxy';
+import type { BalanceStatistics } from './types';
 
 /** What one request carries from body parsing to the end of the answer. */
 export interface Exchange {
@@ -16,6 +17,8 @@ export interface Exchange {
   timedOut: boolean;
   /** The client closed its connection before the answer was complete. */
   clientGone: boolean;
+  /** Set by a balanced route (lib/balancer): which target served, for the statistics. */
+  balance?: BalanceStatistics;
 }
 
 const EXCHANGE = Symbol('express-ai-proxy.exchange');

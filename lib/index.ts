@@ -1,9 +1,22 @@
 export { aiProxy, type AiProxyMiddleware } from './ai-proxy';
 export { validateConfig, type ResolvedConfig } from './config';
 export { AiProxyConfigError, type ConfigProblem } from './errors';
+export { validateBalancedConfig } from './balancer/config';
+export type {
+  BalancedAiProxyConfig,
+  BalancedAiProxyMiddleware,
+  BalancerAlgorithm,
+  BalancerConfig,
+  CircuitBreakerConfig,
+  FailoverCriterion,
+  HealthCheckConfig,
+  QueueConfig,
+  TargetConfig,
+} from './balancer/types';
 export type {
   AiProxyConfig,
   AuthConfig,
+  BalanceStatistics,
   Llama2Format,
   LoggingConfig,
   ModelConfig,

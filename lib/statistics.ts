@@ -31,6 +31,7 @@ export function reportStatistics(
     total_tokens: prompt + completion,
     latency_ms: Math.round(performance.now() - exchange.startedAt),
   };
+  if (exchange.balance !== undefined) Object.assign(stats, exchange.balance);
   if (input_cost !== undefined || output_cost !== undefined) {
     stats.cost = (prompt * (input_cost ?? 0) + completion * (output_cost ?? 0)) / 1_000_000;
   }

@@ -34,6 +34,8 @@ export class OpenAiSseWriter {
   usage: Usage | undefined;
   /** How the stream ended; undefined while it is running (or if it was abandoned). */
   outcome: StreamOutcome | undefined;
+  /** True once a frame with content was produced (text, a tool call, a finish): not just a role or an empty delta. */
+  content = false;
 
   private readonly opts: SseWriterOptions;
   private readonly object: 'chat.completion.chunk' | 'text_completion';
@@ -92,6 +94,7 @@ export class OpenAiSseWriter {
     if (this.outcome !== undefined) return '';
     // Empty pieces (Ollama's final line, llama.cpp's last event) carry nothing for the client.
     if (text.length === 0) return '';
+    this.content = true;
     if (this.opts.kind === 'chat' && !this.roleSent) {
       this.roleSent = true;
       return this.chatChunk({ role: 'assistant', content: text }, null);
@@ -135,6 +138,7 @@ export class OpenAiSseWriter {
   private chunk(chunk: Record<string, unknown>, usage: Usage | undefined): string {
     const seen = usage ?? asUsage(chunk.usage);
     if (seen !== undefined) this.usage = seen;
+    if (!this.content) this.content = chunkHasContent(chunk);
     // Upstream chunks may have been asked for usage for our statistics only: the client did not
     // ask, so the usage-only chunk is kept from it.
     if (!this.opts.includeUsage) {
@@ -168,6 +172,24 @@ export class OpenAiSseWriter {
 
 function frame(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
+}
+
+/** An OpenAI chunk carrying more than a role or empty deltas (the preamble servers send first). */
+function chunkHasContent(chunk: Record<string, unknown>): boolean {
+  if (!Array.isArray(chunk.choices)) return false;
+  for (const choice of chunk.choices as unknown[]) {
+    if (typeof choice !== 'object' || choice === null) continue;
+    const c = choice as Record<string, unknown>;
+    if (c.finish_reason !== null && c.finish_reason !== undefined) return true;
+    if (typeof c.text === 'string' && c.text.length > 0) return true;
+    const delta = c.delta;
+    if (typeof delta !== 'object' || delta === null) continue;
+    for (const [key, v] of Object.entries(delta)) {
+      if (key === 'role' || v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 function asUsage(value: unknown): Usage | undefined {
