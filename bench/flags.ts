@@ -46,7 +46,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --rounds=N                    split each row's time into N rounds, rows interleaved, default 3
   --warmup=S                    warm-up seconds per row, default 2
   --chunks=N                    chunks per streamed answer (throughput mode), default 50
-  --rows=a,b                    subset of: upstream,passthrough,ollama,raw,openai,passthrough-stream,ollama-stream
+  --rows=a,b                    subset of: upstream,passthrough,ollama,raw,openai,balanced-3,balanced-failover,
+                                passthrough-stream,ollama-stream
   --lib=dist|src                measure dist/index.js (default; run npm run build) or lib/ through tsx
   --cpu-prof                    write a CPU profile of every proxy child and print its hot functions
   --no-pin                      do not pin; default: taskset puts the proxy alone on CPU 1 and the

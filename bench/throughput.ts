@@ -62,6 +62,8 @@ export const ROWS: RowSpec[] = [
   { name: 'ollama', label: '3a aiProxy ollama', proxy: 'ollama', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'raw', label: '3b aiProxy raw (TGI)', proxy: 'raw', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'openai', label: '3c aiProxy openai', proxy: 'openai', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
+  { name: 'balanced-3', label: '3d aiProxy ollama, 3 targets round-robin', proxy: 'balanced-3', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'balanced-failover', label: '3e aiProxy ollama, 3 targets, 1 down', proxy: 'balanced-failover', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'passthrough-stream', label: '4a HPM passthrough NDJSON stream', proxy: 'passthrough', stream: true, check: checkNdjson },
   { name: 'ollama-stream', label: '4b aiProxy ollama NDJSON→SSE', proxy: 'ollama', stream: true, ref: 'passthrough-stream', check: checkSse },
 ];
