@@ -129,6 +129,8 @@ class Dispatch {
   private totalTimer: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private totalExpired = false;
+  /** The first target's exchange, built to check the request; used if that target is tried first. */
+  private checked: Exchange | undefined;
 
   constructor(
     private readonly route: BalancedRoute,
@@ -143,7 +145,8 @@ class Dispatch {
   start(): void {
     try {
       // The request is checked once against the first target (400s do not depend on the target).
-      this.stream = this.route.targets[0]!.exchange(this.bodyFor(this.route.targets[0]!), this.req.url, this.startedAt).llmReq.stream;
+      this.checked = this.route.targets[0]!.exchange(this.bodyFor(this.route.targets[0]!), this.req.url, this.startedAt);
+      this.stream = this.checked.llmReq.stream;
     } catch (err) {
       answerFailure(this.res, err);
       return;
@@ -234,14 +237,15 @@ class Dispatch {
     };
     let exchange: Exchange;
     try {
-      exchange = t.exchange(this.bodyFor(t), this.req.url, this.startedAt);
+      exchange = t.index === 0 && this.checked !== undefined ? this.checked : t.exchange(this.bodyFor(t), this.req.url, this.startedAt);
+      this.checked = undefined;
     } catch (err) {
       this.release();
       this.finish();
       answerFailure(this.res, err);
       return;
     }
-    exchange.balance = { target: t.name, tried_targets: this.tried, retries: this.attempts - 1, queued_ms: Math.round(this.queuedMs) };
+    exchange.balance = { target: t.name, tried_targets: [...this.tried], retries: this.attempts - 1, queued_ms: Math.round(this.queuedMs) };
     this.exchange = exchange;
     if (!this.res.headersSent) this.res.setHeader(TARGET_HEADER, t.name);
     t.breaker?.onSend(performance.now());
