@@ -36,6 +36,7 @@ export type AiProxyMiddleware = (req: IncomingMessage, res: ServerResponse, next
 export function aiProxy(config: AiProxyConfig): AiProxyMiddleware;
 /** A route served by several model servers (`targets` and `balancer`, see lib/balancer). */
 export function aiProxy(config: BalancedAiProxyConfig): BalancedAiProxyMiddleware;
+export function aiProxy(config: AiProxyConfig | BalancedAiProxyConfig): AiProxyMiddleware;
 export function aiProxy(config: AiProxyConfig | BalancedAiProxyConfig): AiProxyMiddleware {
   if (isBalancedConfig(config)) return balancedProxy(config);
   const route = new Route(validateConfig(config));

@@ -370,6 +370,8 @@ class Dispatch {
       wait = Math.min(wait, Math.max(open, paused) || (t.healthy ? 0 : this.b.health_checks.interval));
     }
     const retryAfter = String(Math.max(1, Math.ceil((Number.isFinite(wait) ? wait : 1000) / 1000)));
+    // No target serves this answer (an earlier attempt's name would mislead).
+    if (!this.res.headersSent) this.res.removeHeader(TARGET_HEADER);
     const err = this.busy
       ? new ProxyError(503, 'every target of this route is busy and its queue is full or the wait was too long', 'api_error', 'targets_busy')
       : new ProxyError(503, 'no target of this route is available (circuit breakers open or health checks failing)', 'api_error', 'no_target_available');

@@ -362,6 +362,19 @@ describe('config', () => {
     );
   });
 
+  test("each target gets its own auth (the route's as default); a client may name any target's model", async () => {
+    const mistral: TargetConfig = { name: 'm', model: { provider: 'llama2', name: 'mistral', options: { llama2_format: 'ollama', upstream_url: `${b.url}/api/chat` } }, auth: { header_name: 'Authorization', header_value: 'Bearer b-key' } };
+    const url = await mount([ollamaTarget('l', a), mistral], {}, { auth: { header_name: 'Authorization', header_value: 'Bearer route-key' } });
+    const r1 = await post(url, chatBody({ model: 'mistral' }));
+    const r2 = await post(url, chatBody({ model: 'mistral' }));
+    assert.deepEqual([r1.status, r2.status], [200, 200]);
+    assert.equal(a.last().headers.authorization, 'Bearer route-key');
+    assert.equal(a.last().body.model, 'llama2');
+    assert.equal(b.last().headers.authorization, 'Bearer b-key');
+    assert.equal(b.last().body.model, 'mistral');
+    assertOpenAiError(await post(url, chatBody({ model: 'gpt-4' })), 400);
+  });
+
   test('the target header never carries the URL or its credentials', async () => {
     const url = await mount([{ model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'ollama', upstream_url: `http://user:secret@127.0.0.1:${a.port}/api/chat` } } }]);
     const r = await post(url, chatBody());
