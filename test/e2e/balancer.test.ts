@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { aiProxy, type BalancedAiProxyConfig, type BalancerConfig, type ProxyStatistics, type TargetConfig } from '../../lib';
 import { openStream, parseSse, post, sseData } from '../support/http-client';
 import { type ProxyApp, assertOpenAiError, chatBody, startApp } from '../support/proxy-app';
-import { DEFAULT_TEXT, type FakeUpstream, startOllama, startOpenAi } from '../support/upstreams';
+import { DEFAULT_TEXT, type FakeUpstream, startOllama, startOpenAi, startTgi } from '../support/upstreams';
 
 let a: FakeUpstream;
 let b: FakeUpstream;
@@ -217,6 +217,29 @@ describe('streams fail over before their first content, never after', () => {
     assert.equal(chunks.map((x) => x.choices?.[0]?.delta?.content ?? '').join(''), DEFAULT_TEXT);
     assert.equal(oa.requests.length, 1);
     assert.deepEqual(stats[0]!.tried_targets, ['first', 'second']);
+  });
+
+  test("TGI's keep-alive comment, then the connection dies: held back, an Ollama target answers instead", async () => {
+    const tgi = await startTgi();
+    try {
+      tgi.set({ fault: { kind: 'die', afterChunks: 0 } });
+      const url = await mount([{ name: 'tgi', model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'raw', upstream_url: `${tgi.url}/generate` } } }, ollamaTarget('ollama', a)]);
+      const r = await post(url, chatBody({ stream: true }));
+      assert.equal(r.headers.get('x-ai-proxy-target'), 'ollama');
+      assert.equal(tgi.requests.length, 1);
+      assert.equal(parseSse(r.text).at(-1)!.data, '[DONE]');
+      assert.ok(!r.text.startsWith(':'));
+    } finally {
+      await tgi.close();
+    }
+  });
+
+  test('an error inside a 200 stream before any content fails over too', async () => {
+    a.set({ fault: { kind: 'stream-error', afterChunks: 0, message: 'model failed to load' } });
+    const url = await mount([ollamaTarget('first', a), ollamaTarget('second', b)]);
+    const r = await post(url, chatBody({ stream: true }));
+    assert.equal(r.headers.get('x-ai-proxy-target'), 'second');
+    assert.equal(sseData(r.text).map((x) => x.choices?.[0]?.delta?.content ?? '').join(''), DEFAULT_TEXT);
   });
 
   test('an Ollama stream stalling before its first token fails over on the first-byte limit', async () => {
