@@ -83,12 +83,20 @@ export class BalancedRoute {
     const first = this.targets[0]!.parts.config;
     try {
       const body = readJsonBody(req, first.max_request_body_size);
-      if (body instanceof Promise) body.then((b) => new Dispatch(this, req, res, b, startedAt).start(), (err) => answerFailure(res, err));
-      else new Dispatch(this, req, res, body, startedAt).start();
+      if (body instanceof Promise) body.then((b) => this.dispatch(req, res, b, startedAt), (err) => answerFailure(res, err));
+      else this.dispatch(req, res, body, startedAt);
     } catch (err) {
       answerFailure(res, err);
     }
   };
+
+  private dispatch(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, startedAt: number): void {
+    try {
+      new Dispatch(this, req, res, body, startedAt).start();
+    } catch (err) {
+      answerFailure(res, err);
+    }
+  }
 
   close(): void {
     this.health?.close();
@@ -251,14 +259,19 @@ class Dispatch {
     t.breaker?.onSend(performance.now());
     const sentAt = performance.now();
     debug('attempt %d of %s on %s', this.attempts, this.tried.length > 1 ? 'a retried request' : 'a request', t.name);
-    this.proxyReq = sendAttempt(
-      t,
-      exchange,
-      this.req.headers,
-      this.route.limits,
-      (proxyRes) => this.onResponse(t, exchange, proxyRes, sentAt),
-      (kind, err) => this.onAttemptFailure(t, exchange, kind, err),
-    );
+    try {
+      this.proxyReq = sendAttempt(
+        t,
+        exchange,
+        this.req.headers,
+        this.route.limits,
+        (proxyRes) => this.onResponse(t, exchange, proxyRes, sentAt),
+        (kind, err) => this.onAttemptFailure(t, exchange, kind, err),
+      );
+    } catch (err) {
+      // e.g. a header http.request refuses: a failed attempt, never a throw out of an event handler.
+      this.onAttemptFailure(t, exchange, 'error', err as Error);
+    }
   }
 
   private onResponse(t: TargetRuntime, exchange: Exchange, proxyRes: IncomingMessage, sentAt: number): void {
