@@ -32,6 +32,8 @@ export class HealthChecker {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly pending = new Set<ClientRequest>();
   private readonly streak = new Map<number, number>();
+  /** Targets with a check in flight: checks never overlap, so one stall of the event loop fails one check, not several. */
+  private readonly checking = new Set<number>();
   private closed = false;
 
   constructor(targets: TargetRuntime[], private readonly opts: ResolvedBalancer['health_checks']) {
@@ -52,7 +54,8 @@ export class HealthChecker {
   }
 
   private check(t: TargetRuntime): void {
-    if (this.closed) return;
+    if (this.closed || this.checking.has(t.index)) return;
+    this.checking.add(t.index);
     const auth = t.parts.config.auth;
     const path = withAuthQuery(t.spec.health_check_path ?? defaultHealthPath(t), undefined, auth);
     const headers: Record<string, string> = { host: t.url.host };
@@ -64,6 +67,7 @@ export class HealthChecker {
       done = true;
       clearTimeout(timer);
       this.pending.delete(req);
+      this.checking.delete(t.index);
       this.record(t, ok, why);
     };
     const req = request({ protocol: t.url.protocol, hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: t.url.port || undefined, method: 'GET', path, headers, agent: t.agent });

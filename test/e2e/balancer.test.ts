@@ -91,8 +91,8 @@ describe('spreading load', () => {
     assert.ok((t.fast ?? 0) >= 10, JSON.stringify(t));
   });
 
-  test('lowest-latency: a target answering 40 ms slower gets at most 25% of 40 sequential requests', async () => {
-    a.set({ responseDelayMs: 40 });
+  test('lowest-latency: a target answering 100 ms slower gets at most 25% of 40 sequential requests', async () => {
+    a.set({ responseDelayMs: 100 });
     const url = await mount([ollamaTarget('slow', a), ollamaTarget('fast', b)], { algorithm: 'lowest-latency', latency_exploration: 0.1 });
     const results = [];
     for (let i = 0; i < 40; i++) results.push(await post(url, chatBody()));
@@ -351,11 +351,12 @@ describe('per-target concurrency limit and queue', () => {
 describe('health checks', () => {
   test('a target failing its checks gets no traffic; close() stops the checks', async () => {
     a.set({ fault: { kind: 'status', status: 500, body: { error: 'down' } } });
-    const url = await mount([ollamaTarget('sick', a), ollamaTarget('well', b)], { circuit_breaker: { enabled: false }, failover_criteria: [], health_checks: { enabled: true, interval: 30, timeout: 200, unhealthy_threshold: 2 } });
-    await sleep(120);
+    const url = await mount([ollamaTarget('sick', a), ollamaTarget('well', b)], { circuit_breaker: { enabled: false }, failover_criteria: [], health_checks: { enabled: true, interval: 30, timeout: 1000, unhealthy_threshold: 2 } });
+    // Checks never overlap: a third check has begun only once two have failed.
+    for (const until = Date.now() + 3000; a.requests.length < 3 && Date.now() < until; ) await sleep(10);
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await post(url, chatBody()));
-    assert.deepEqual(tally(results), { well: 6 });
+    assert.deepEqual(tally(results), { well: 6 }, results.map((r) => r.text.slice(0, 200)).join('\n'));
     assert.ok(a.requests.every((r) => r.method === 'GET' && r.path === '/api/tags'));
     closeRoute!();
     const checks = a.requests.length;
