@@ -82,13 +82,16 @@ describe('spreading load', () => {
     assert.deepEqual(tally(results), { big: 30, small: 10 });
   });
 
-  test('least-connections: with one target slow, the fast one takes most of 20 concurrent requests', async () => {
+  test('least-connections: requests started 15 ms apart mostly go to the fast target while the slow one holds its requests', async () => {
     a.set({ responseDelayMs: 300 });
     const url = await mount([ollamaTarget('slow', a), ollamaTarget('fast', b)], { algorithm: 'least-connections' });
-    const results = [];
-    for (let wave = 0; wave < 4; wave++) results.push(...(await Promise.all(Array.from({ length: 5 }, () => post(url, chatBody())))));
-    const t = tally(results);
-    assert.ok((t.fast ?? 0) >= 10, JSON.stringify(t));
+    const pending = [];
+    for (let i = 0; i < 20; i++) {
+      pending.push(post(url, chatBody()));
+      await sleep(15);
+    }
+    const t = tally(await Promise.all(pending));
+    assert.ok((t.fast ?? 0) >= 14, JSON.stringify(t));
   });
 
   test('lowest-latency: a target answering 100 ms slower gets at most 25% of 40 sequential requests', async () => {
@@ -199,7 +202,7 @@ describe('failover of non-streamed requests', () => {
     const started = Date.now();
     const e = assertOpenAiError(await post(url, chatBody()), 504);
     assert.equal(e.code, 'upstream_timeout');
-    assert.ok(Date.now() - started < 1000);
+    assert.ok(Date.now() - started < 2000);
   });
 });
 
@@ -310,7 +313,7 @@ describe('circuit breaker', () => {
 
 describe('per-target concurrency limit and queue', () => {
   test('beyond the limit requests wait in FIFO order, the queue is bounded, a queued client leaving is removed', async () => {
-    a.set({ chunkDelayMs: 60 });
+    a.set({ chunkDelayMs: 150 });
     const url = await mount([ollamaTarget('one', a, { max_concurrency: 1 })], { queue: { max_length: 1, max_wait: 5000 } });
     const first = await openStream(url, chatBody({ stream: true }));
     await first.readUntil((s) => s.includes('content'));
@@ -320,7 +323,7 @@ describe('per-target concurrency limit and queue', () => {
       () => 'answered',
       () => 'aborted',
     );
-    await sleep(30);
+    await sleep(100);
     const third = await post(url, chatBody());
     const e = assertOpenAiError(third, 503);
     assert.equal(e.code, 'targets_busy');
@@ -328,7 +331,7 @@ describe('per-target concurrency limit and queue', () => {
     // The second's client leaves while queued: its place is free for a fourth.
     ac.abort();
     assert.equal(await second, 'aborted');
-    await sleep(30);
+    await sleep(100);
     const fourth = post(url, chatBody());
     await first.readAll();
     const r = await fourth;
