@@ -208,8 +208,10 @@ class Dispatch {
       return;
     }
     const queuedAt = performance.now();
-    this.cancelQueue = chosen.limiter.enqueue(
+    let settled = false;
+    const cancel = chosen.limiter.enqueue(
       () => {
+        settled = true;
         this.cancelQueue = undefined;
         if (this.ended) {
           chosen.limiter.release();
@@ -218,6 +220,7 @@ class Dispatch {
         this.send(chosen, performance.now() - queuedAt);
       },
       (why) => {
+        settled = true;
         this.cancelQueue = undefined;
         this.queuedMs += performance.now() - queuedAt;
         debug('target %s refused a request: %s', chosen.name, why);
@@ -226,6 +229,8 @@ class Dispatch {
         this.next();
       },
     );
+    // A full queue refuses at once, and `next()` may already have queued the request elsewhere.
+    if (!settled) this.cancelQueue = cancel;
   }
 
   private busy = false;
