@@ -293,7 +293,7 @@ class Dispatch {
             if (this.ended) return true;
             t.breaker?.failure(performance.now());
             this.release?.();
-            if (!this.may('error') || !this.canRetry()) return false;
+            if (!this.may(exchange.timedOut ? 'timeout' : 'error') || !this.canRetry()) return false;
             debug('stream from %s failed before its first content: failing over', t.name);
             this.next();
             return true;
