@@ -237,6 +237,14 @@ describe('streams fail over before their first content, never after', () => {
     }
   });
 
+  test('a stream going silent after its preamble fails over on the idle limit (upstream_timeout)', async () => {
+    oa.set({ fault: { kind: 'hang', afterChunks: 0 } });
+    const url = await mount([openaiTarget('first', oa), openaiTarget('second', ob)], { upstream_timeout: 150 });
+    const r = await post(url, chatBody({ stream: true }));
+    assert.equal(r.headers.get('x-ai-proxy-target'), 'second');
+    assert.equal(parseSse(r.text).at(-1)!.data, '[DONE]');
+  });
+
   test('an error inside a 200 stream before any content fails over too', async () => {
     a.set({ fault: { kind: 'stream-error', afterChunks: 0, message: 'model failed to load' } });
     const url = await mount([ollamaTarget('first', a), ollamaTarget('second', b)]);
