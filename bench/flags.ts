@@ -47,7 +47,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --warmup=S                    warm-up seconds per row, default 2
   --chunks=N                    chunks per streamed answer (throughput mode), default 50
   --rows=a,b                    subset of: upstream,passthrough,ollama,raw,openai,ollama-tools,router,ollama-metrics,
-                                ollama-tracing,passthrough-stream,ollama-stream,ollama-stream-observed
+                                ollama-tracing,balanced-3,balanced-failover,passthrough-stream,ollama-stream,
+                                ollama-stream-observed
   --lib=dist|src                measure dist/index.js (default; run npm run build) or lib/ through tsx
   --cpu-prof                    write a CPU profile of every proxy child and print its hot functions
   --no-pin                      do not pin; default: taskset puts the proxy alone on CPU 1 and the

@@ -11,8 +11,11 @@ import { failToParent, serveParent } from './child-ipc';
 /**
  * What a proxy child serves. `passthrough` answers on the upstream's own path, aiProxy on
  * /v1/chat/completions; `router` is `aiProxyRouter` (ollama) mounted with `app.use('/v1', …)`.
+ * `balanced-3`: three Ollama targets by round-robin (all the same upstream, so the row measures
+ * the balancer's own cost); `balanced-failover`: the same with the first target refusing
+ * connections (breakers on, their defaults).
  */
-export type ProxyKind = 'passthrough' | 'ollama' | 'raw' | 'openai' | 'router';
+export type ProxyKind = 'passthrough' | 'ollama' | 'raw' | 'openai' | 'router' | 'balanced-3' | 'balanced-failover';
 
 export interface ProxyOptions {
   kind: ProxyKind;
@@ -30,7 +33,10 @@ export function clientPath(kind: ProxyKind): string {
   return kind === 'passthrough' ? '/api/chat' : '/v1/chat/completions';
 }
 
-const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough'>, string> = {
+/** Nothing listens on port 1 of the loopback: connections are refused at once. */
+const DEAD_URL = 'http://127.0.0.1:1/api/chat';
+
+const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough' | 'balanced-3' | 'balanced-failover'>, string> = {
   ollama: '/api/chat',
   router: '/api/chat',
   raw: '/generate',
@@ -84,6 +90,19 @@ export function buildApp(opts: ProxyOptions): express.Express {
   }
   const lib = loadLib(opts.entry);
   const observability = observabilityFor(opts.observe, lib);
+  if (opts.kind === 'balanced-3' || opts.kind === 'balanced-failover') {
+    const url = (n: number) => `${upstream}/api/chat?target=${n}`;
+    const urls = opts.kind === 'balanced-3' ? [url(1), url(2), url(3)] : [DEAD_URL, url(2), url(3)];
+    app.post(
+      clientPath(opts.kind),
+      lib.aiProxy({
+        route_type: 'llm/v1/chat',
+        targets: urls.map((u, i) => ({ name: `t${i + 1}`, model: { provider: 'llama2' as const, name: 'llama2', options: { llama2_format: 'ollama' as const, upstream_url: u } } })),
+        balancer: { algorithm: 'round-robin' },
+      }),
+    );
+    return app;
+  }
   const config = {
     route_type: 'llm/v1/chat' as const,
     model: {

@@ -83,6 +83,8 @@ export const ROWS: RowSpec[] = [
   { name: 'ollama-metrics', label: '3e aiProxy ollama + Prometheus', proxy: 'ollama', observe: 'metrics', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'ollama-tracing', label: '3f aiProxy ollama + OpenTelemetry SDK', proxy: 'ollama', observe: 'tracing', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'router', label: '3g aiProxyRouter ollama (/v1)', proxy: 'router', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'balanced-3', label: '3h aiProxy ollama, 3 targets round-robin', proxy: 'balanced-3', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  { name: 'balanced-failover', label: '3i aiProxy ollama, 3 targets, 1 down', proxy: 'balanced-failover', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
   { name: 'passthrough-stream', label: '4a HPM passthrough NDJSON stream', proxy: 'passthrough', stream: true, check: checkNdjson },
   { name: 'ollama-stream', label: '4b aiProxy ollama NDJSON→SSE', proxy: 'ollama', stream: true, ref: 'passthrough-stream', check: checkSse },
   { name: 'ollama-stream-observed', label: '4c 4b + Prometheus + OpenTelemetry', proxy: 'ollama', observe: 'both', stream: true, ref: 'ollama-stream', check: checkSse },

@@ -23,6 +23,9 @@ import { compileTemplates, type RouteTemplates } from './templates';
 import { upstreamPathAdvice } from './advice/upstream-path';
 import type { AiProxyConfig } from './types';
 import { isRelayableStatus } from './upstream-status';
+import { balancedProxy } from './balancer/balanced-route';
+import { isBalancedConfig } from './balancer/config';
+import type { BalancedAiProxyConfig, BalancedAiProxyMiddleware } from './balancer/types';
 import { redact } from './upstream-error';
 
 /** An Express-compatible middleware (works with plain `http` too). */
@@ -39,7 +42,12 @@ export type AiProxyMiddleware = (req: IncomingMessage, res: ServerResponse, next
  *            options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat' } },
  * }));
  */
-export function aiProxy(config: AiProxyConfig): AiProxyMiddleware {
+export function aiProxy(config: AiProxyConfig): AiProxyMiddleware;
+/** A route served by several model servers (`targets` and `balancer`, see lib/balancer). */
+export function aiProxy(config: BalancedAiProxyConfig): BalancedAiProxyMiddleware;
+export function aiProxy(config: AiProxyConfig | BalancedAiProxyConfig): AiProxyMiddleware;
+export function aiProxy(config: AiProxyConfig | BalancedAiProxyConfig): AiProxyMiddleware {
+  if (isBalancedConfig(config)) return balancedProxy(config);
   const route = new Route(validateConfig(config));
   return route.handle;
 }

@@ -2,6 +2,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LlmRequest } from './formats/format';
 import type { Observation } from './observability/observation';
 import type { UpstreamTarget } from './proxy';
+import type { BalanceStatistics } from './types';
 
 /** What one request carries from body parsing to the end of the answer. */
 export interface Exchange {
@@ -19,6 +20,8 @@ export interface Exchange {
   clientGone: boolean;
   /** Request id, timings and observers of this request. */
   obs: Observation;
+  /** Set by a balanced route (lib/balancer): which target served, for the statistics. */
+  balance?: BalanceStatistics;
 }
 
 const EXCHANGE = Symbol('express-ai-proxy.exchange');

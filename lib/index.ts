@@ -4,10 +4,23 @@ export { KongRoutes, kongRoutes, loadRoutes, parseKongRoutes, type KongRoute, ty
 export { aiProxyRouter, type AiProxyRouterOptions, type AiProxyRouterRoute } from './router';
 export { coerceConfig, validateConfig, type ResolvedConfig } from './config';
 export { AiProxyConfigError, type ConfigProblem } from './errors';
+export { validateBalancedConfig } from './balancer/config';
+export type {
+  BalancedAiProxyConfig,
+  BalancedAiProxyMiddleware,
+  BalancerAlgorithm,
+  BalancerConfig,
+  CircuitBreakerConfig,
+  FailoverCriterion,
+  HealthCheckConfig,
+  QueueConfig,
+  TargetConfig,
+} from './balancer/types';
 export type {
   AiProxyConfig,
   AuthConfig,
   ForwardHeadersConfig,
+  BalanceStatistics,
   Llama2Format,
   LoggingConfig,
   ModelConfig,

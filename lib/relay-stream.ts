@@ -16,13 +16,27 @@ import { StreamTranslator } from './stream/stream-translator';
  * upstream request (`abortUpstreamIfUnfinished`); the upstream dying mid-answer ends the client's
  * stream with an error frame rather than a silent cut.
  */
-export function relayStream(proxyRes: IncomingMessage, res: ServerResponse, exchange: Exchange, parts: RouteParts): void {
+export function relayStream(proxyRes: IncomingMessage, res: ServerResponse, exchange: Exchange, parts: RouteParts, hooks?: StreamCommitHooks): void {
   const translator = new StreamTranslator(parts.format, exchange.llmReq, parts.ctx, {
     id: completionId(parts.ctx.routeType),
     created: nowSeconds(),
     model: exchange.llmReq.model,
   });
-  new StreamRelay(proxyRes, res, exchange, parts.config, translator).start(modelHeader(parts, exchange));
+  new StreamRelay(proxyRes, res, exchange, parts.config, translator, hooks).start(modelHeader(parts, exchange));
+}
+
+/**
+ * The commit point a balanced route (lib/balancer) hooks into: until the first content is written,
+ * the answer is held back (a role-only chunk, an empty delta) and a failure may go to another
+ * target instead of the client; from the first content on, nothing is retried.
+ */
+export interface StreamCommitHooks {
+  /** The upstream failed before any content was sent: true when the caller takes the request over (nothing was written). */
+  beforeCommitFailure(): boolean;
+  /** The first content (or a complete empty answer) is about to be written: no retry from here on. */
+  onCommit(): void;
+  /** The answer ended, complete or with an error frame. */
+  onFinish(failed: boolean): void;
 }
 
 class StreamRelay {
@@ -30,6 +44,11 @@ class StreamRelay {
   private started = false;
   /** The upstream's connection gave out before its final event. */
   private cut = false;
+  /** False while a balanced route may still move the request elsewhere (see `StreamCommitHooks`). */
+  private committed: boolean;
+  /** Frames held back before the commit point. */
+  private held = '';
+  private headers: Record<string, string> | undefined;
   /** Frames waiting for the end of this event-loop turn. */
   private pending = '';
 
@@ -39,16 +58,14 @@ class StreamRelay {
     private readonly exchange: Exchange,
     private readonly config: ResolvedConfig,
     private readonly translator: StreamTranslator,
-  ) {}
+    private readonly hooks?: StreamCommitHooks,
+  ) {
+    this.committed = hooks === undefined;
+  }
 
   start(modelHeader: Record<string, string> | undefined): void {
-    this.res.writeHead(200, {
-      ...modelHeader,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      // Tells nginx-style buffering proxies in front of us to pass frames on at once.
-      'x-accel-buffering': 'no',
-    });
+    this.headers = modelHeader;
+    if (this.committed) this.writeHead();
     // Not flushed on their own: the headers leave with the first frame, one write instead of two.
     this.proxyRes.on('data', this.onData);
     this.proxyRes.on('end', this.onEnd);
@@ -57,9 +74,28 @@ class StreamRelay {
     this.res.on('drain', this.onDrain);
   }
 
+  private writeHead(): void {
+    // A balanced route may have sent them already, to write keep-alive comments.
+    if (this.res.headersSent) return;
+    this.res.writeHead(200, {
+      ...this.headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // Tells nginx-style buffering proxies in front of us to pass frames on at once.
+      'x-accel-buffering': 'no',
+    });
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     if (this.done) return; // After the final frame the rest is read and dropped, so the socket can be reused.
-    const out = this.translator.feed(chunk);
+    let out = this.translator.feed(chunk);
+    if (!this.committed && !this.translator.ended) {
+      this.held += out;
+      if (!this.translator.hasContent) return;
+      out = this.held;
+      this.held = '';
+      this.commit();
+    }
     if (this.translator.ended) {
       this.finish(out);
       return;
@@ -107,8 +143,26 @@ class StreamRelay {
     );
   };
 
+  private commit(): void {
+    this.committed = true;
+    this.hooks!.onCommit();
+    this.writeHead();
+  }
+
   private finish(last: string): void {
     if (this.done) return;
+    if (!this.committed) {
+      if (this.translator.outcome !== 'complete' && this.hooks!.beforeCommitFailure()) {
+        // Another target takes over: this answer is dropped unseen.
+        this.done = true;
+        this.res.off('drain', this.onDrain);
+        this.proxyRes.destroy();
+        return;
+      }
+      last = this.held + last;
+      this.held = '';
+      this.commit();
+    }
     this.done = true;
     const out = this.pending + last;
     this.pending = '';
@@ -127,5 +181,6 @@ class StreamRelay {
       relayedChunks: t.contentChunks,
       upstreamStatus: this.proxyRes.statusCode,
     });
+    this.hooks?.onFinish(this.translator.outcome !== 'complete');
   }
 }

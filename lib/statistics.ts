@@ -37,6 +37,8 @@ export function reportStatistics(
   if (obs.ended) return;
   const outcome = outcomeOf({ status, refused: false, clientGone: exchange.clientGone, timedOut: exchange.timedOut, ...detail });
   const stats = buildStatistics(config, obs, exchange.llmReq.model, exchange.llmReq.stream, status, outcome, usage, detail);
+  // A balanced route (lib/balancer) names the target that served, the ones tried, retries and time queued.
+  if (exchange.balance !== undefined) Object.assign(stats, exchange.balance);
   if (config.logging.log_payloads) {
     stats.request_payload = serialise(withoutParam(exchange.llmReq.body, config.auth.param_name));
     if (responsePayload !== undefined) stats.response_payload = responsePayload;

@@ -71,8 +71,20 @@ export interface AuthConfig {
   allow_override?: boolean;
 }
 
+/** What a route with several targets adds to the statistics of an answer. */
+export interface BalanceStatistics {
+  /** Name of the target that answered. */
+  target: string;
+  /** Names of every target tried, in order (the last one answered). */
+  tried_targets: string[];
+  /** Attempts after the first. */
+  retries: number;
+  /** Milliseconds spent waiting in a target's queue. */
+  queued_ms: number;
+}
+
 /** Usage figures of one answer, handed to `logging.on_statistics`. */
-export interface ProxyStatistics {
+export interface ProxyStatistics extends Partial<BalanceStatistics> {
   route_type: RouteType;
   provider: 'llama2';
   model: string;
@@ -125,7 +137,7 @@ export interface LoggingConfig {
    * May be async; a throw or a rejection is logged (`express-ai-proxy:stats`) and never reaches the
    * answer or the process.
    */
-  on_statistics?: (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  on_statistics?: (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** The config `aiProxy()` takes: Kong's AI Proxy fields plus a few transport settings. */

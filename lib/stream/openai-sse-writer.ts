@@ -39,6 +39,8 @@ export class OpenAiSseWriter {
   finishReason: string | undefined;
   /** Chunks with content written so far: the token count of a stream cut short before its usage (statistics). */
   contentChunks = 0;
+  /** True once a frame with content was produced (text, a tool call, a finish): not just a role or an empty delta. */
+  content = false;
 
   private readonly opts: SseWriterOptions;
   private readonly object: 'chat.completion.chunk' | 'text_completion';
@@ -105,7 +107,7 @@ export class OpenAiSseWriter {
     if (this.outcome !== undefined) return '';
     // Empty pieces (Ollama's final line, llama.cpp's last event) carry nothing for the client.
     if (text.length === 0) return '';
-    this.contentChunks++;
+    this.markContent();
     if (this.opts.kind === 'chat' && !this.roleSent) {
       this.roleSent = true;
       return this.chatChunk({ role: 'assistant', content: text }, null);
@@ -122,6 +124,7 @@ export class OpenAiSseWriter {
     if (this.opts.kind !== 'chat') {
       if (typeof delta.content !== 'string' || delta.content === '') return '';
       if (!logprobs) return this.text(delta.content);
+      this.markContent();
       return frame(this.withUsageNull({
         id: this.opts.id,
         object: this.object,
@@ -130,9 +133,16 @@ export class OpenAiSseWriter {
         choices: [{ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null }],
       }));
     }
+    this.markContent();
     const first = !this.roleSent;
     this.roleSent = true;
     return this.chatChunk(first ? { role: 'assistant', ...delta } : delta, null, logprobs);
+  }
+
+  /** A delta with text, reasoning or a tool call: content for failover (lib/balancer) and for the token count of a cut stream. */
+  private markContent(): void {
+    this.contentChunks++;
+    this.content = true;
   }
 
   private finish(upstreamReason: FinishReason, usage: Usage | undefined): string {
@@ -175,6 +185,7 @@ export class OpenAiSseWriter {
     const seen = usage ?? asUsage(chunk.usage);
     if (seen !== undefined) this.usage = seen;
     this.countChunk(chunk.choices);
+    if (!this.content) this.content = chunkHasContent(chunk);
     // Upstream chunks may have been asked for usage for our statistics only: the client did not
     // ask, so the usage-only chunk is kept from it.
     if (!this.opts.includeUsage) {
@@ -217,6 +228,24 @@ export class OpenAiSseWriter {
 
 function frame(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
+}
+
+/** An OpenAI chunk carrying more than a role or empty deltas (the preamble servers send first). */
+function chunkHasContent(chunk: Record<string, unknown>): boolean {
+  if (!Array.isArray(chunk.choices)) return false;
+  for (const choice of chunk.choices as unknown[]) {
+    if (typeof choice !== 'object' || choice === null) continue;
+    const c = choice as Record<string, unknown>;
+    if (c.finish_reason !== null && c.finish_reason !== undefined) return true;
+    if (typeof c.text === 'string' && c.text.length > 0) return true;
+    const delta = c.delta;
+    if (typeof delta !== 'object' || delta === null) continue;
+    for (const [key, v] of Object.entries(delta)) {
+      if (key === 'role' || v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0)) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 function asUsage(value: unknown): Usage | undefined {

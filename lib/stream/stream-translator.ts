@@ -80,6 +80,11 @@ export class StreamTranslator {
     return this.writer.contentChunks;
   }
 
+  /** True once content (not just a role-only preamble) has been produced. */
+  get hasContent(): boolean {
+    return this.writer.content;
+  }
+
   /** True once a terminal frame (`[DONE]` or an error) has been produced. */
   get ended(): boolean {
     return this.writer.ended;

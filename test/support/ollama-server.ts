@@ -129,6 +129,8 @@ function logprobOf(token: string, n: number): Json {
 
 async function handle(x: Exchange, opts: FakeOllamaOptions): Promise<void> {
   const { req, rec, b } = x;
+  // The model list, as health checks read it.
+  if (rec.path === '/api/tags' && req.method === 'GET') return x.send(200, { models: (opts.models ?? ['llama2']).map((name) => ({ name: `${name}:latest`, model: `${name}:latest` })) });
   const route = rec.path === '/api/chat' ? 'chat' : rec.path === '/api/generate' ? 'generate' : rec.path === '/api/embed' ? 'embed' : undefined;
   if (!route) return x.send(404, '404 page not found');
   if (req.method !== 'POST') return x.send(405, '405 method not allowed');

@@ -1,0 +1,102 @@
+import type { Agent, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { applyAuthBody, queryAuthIsPerRequest, secretsOf, withAuthQuery } from '../auth';
+import type { Exchange } from '../exchange';
+import type { Observation } from '../observability/observation';
+import { getFormat, rawDialectFor, rawStreamPath } from '../formats';
+import type { Format, LlmRequest } from '../formats/format';
+import { toLlmRequest } from '../llm-request';
+import { defaultAgent, proxyTarget, type UpstreamTarget } from '../proxy';
+import type { RouteParts } from '../route-parts';
+import { Breaker } from './breaker';
+import type { ResolvedBalancer, ResolvedTarget } from './config';
+import { Limiter } from './limiter';
+
+// Hop-by-hop and framing headers of the client's request never go upstream (http-proxy drops the same).
+const notForwarded = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'accept-encoding', 'content-type', 'accept']);
+
+/**
+ * One target at run time: its format and paths worked out once (as a single-upstream route does),
+ * and its live state: breaker, concurrency limiter, requests in flight, health.
+ */
+export class TargetRuntime {
+  readonly name: string;
+  readonly index: number;
+  readonly weight: number;
+  readonly priority: number;
+  readonly url: URL;
+  readonly agent: Agent;
+  readonly format: Format;
+  readonly parts: RouteParts;
+  readonly breaker: Breaker | undefined;
+  readonly limiter: Limiter;
+  inflight = 0;
+  healthy = true;
+  /** A 429's Retry-After keeps the target out until then (performance.now() time). */
+  pausedUntil = 0;
+  private readonly basePath: string;
+  private readonly streamPath: string;
+  private readonly pathPerRequest: boolean;
+  /** Only for the `Exchange` shape; the balanced route does its own transport. */
+  private readonly upstream: UpstreamTarget;
+
+  constructor(readonly spec: ResolvedTarget, balancer: ResolvedBalancer) {
+    const config = spec.config;
+    const options = config.model.options;
+    this.name = spec.name;
+    this.index = spec.index;
+    this.weight = spec.weight;
+    this.priority = spec.priority;
+    this.url = new URL(options.upstream_url);
+    this.agent = config.agent ?? defaultAgent(this.url);
+    const rawDialect = rawDialectFor(this.url.pathname, options.raw_dialect);
+    this.format = getFormat(options.llama2_format);
+    this.parts = { config, format: this.format, ctx: { routeType: config.route_type, format: options.llama2_format, rawDialect }, secrets: secretsOf(config.auth) };
+    const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(this.url.pathname, rawDialect) : this.url.pathname;
+    this.pathPerRequest = queryAuthIsPerRequest(config.auth);
+    this.basePath = this.url.pathname + this.url.search;
+    this.streamPath = streamPathname + this.url.search;
+    if (!this.pathPerRequest) {
+      this.basePath = withAuthQuery(this.basePath, undefined, config.auth);
+      this.streamPath = withAuthQuery(this.streamPath, undefined, config.auth);
+    }
+    this.breaker = balancer.circuit_breaker.enabled ? new Breaker(balancer.circuit_breaker) : undefined;
+    this.limiter = new Limiter(spec.max_concurrency, balancer.queue.max_length, balancer.queue.max_wait);
+    this.upstream = { target: proxyTarget(this.url), handlers: { onProxyReq: noop, onProxyRes: noop, onError: noop } };
+  }
+
+  /** Whether the target may get a request now (breaker and health; busy is decided separately). */
+  available(now: number): boolean {
+    return this.healthy && now >= this.pausedUntil && (this.breaker === undefined || this.breaker.allows(now));
+  }
+
+  /** The client's request as this target's upstream request (throws ProxyError for a bad request). */
+  exchange(body: Record<string, unknown>, clientUrl: string | undefined, obs: Observation): Exchange {
+    const llmReq: LlmRequest = toLlmRequest(body, this.parts.config);
+    const upstreamBody = this.format.toUpstream(llmReq, this.parts.ctx);
+    applyAuthBody(upstreamBody, body, this.parts.config.auth);
+    let path = llmReq.stream ? this.streamPath : this.basePath;
+    if (this.pathPerRequest) path = withAuthQuery(path, clientUrl, this.parts.config.auth);
+    return { llmReq, payload: Buffer.from(JSON.stringify(upstreamBody)), path, upstream: this.upstream, startedAt: obs.startedAt, obs, proxyReq: undefined, timedOut: false, clientGone: false };
+  }
+
+  /** Upstream request headers: the client's end-to-end headers, then ours, then the configured auth. */
+  headers(client: IncomingHttpHeaders, exchange: Exchange): OutgoingHttpHeaders {
+    const out: OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(client)) if (v !== undefined && !notForwarded.has(k)) out[k] = v;
+    out.host = this.url.host;
+    out['content-type'] = 'application/json';
+    out['content-length'] = exchange.payload.length;
+    if (exchange.llmReq.stream) out.accept = this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream';
+    const auth = this.parts.config.auth;
+    if (auth.header_name !== undefined && auth.header_value !== undefined) {
+      const own = client[auth.header_name.toLowerCase()];
+      if (!(auth.allow_override && own !== undefined)) {
+        for (const k of Object.keys(out)) if (k.toLowerCase() === auth.header_name.toLowerCase()) delete out[k];
+        out[auth.header_name] = auth.header_value;
+      }
+    }
+    return out;
+  }
+}
+
+function noop(): void {}
