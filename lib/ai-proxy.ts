@@ -15,6 +15,8 @@ import { relayStream } from './relay-stream';
 import { modelHeader, type RouteParts } from './route-parts';
 import type { AiProxyConfig } from './types';
 import { redact } from './upstream-error';
+import { hideInLogs } from './redact';
+import { timeoutMessage, UpstreamDeadlines } from './deadlines/upstream-deadlines';
 
 /** An Express-compatible middleware (works with plain `http` too). */
 export type AiProxyMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -68,6 +70,7 @@ class Route {
     this.format = getFormat(options.llama2_format);
     this.ctx = { routeType: config.route_type, format: options.llama2_format, rawDialect };
     this.secrets = secretsOf(config.auth);
+    hideInLogs(this.secrets);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
     const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(url.pathname, rawDialect) : url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
@@ -165,9 +168,8 @@ class Route {
     proxyReq.setHeader('content-length', exchange.payload.length);
     if (exchange.llmReq.stream) proxyReq.setHeader('accept', this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream');
     applyAuthHeader(proxyReq, req.headers, this.config.auth);
-    proxyReq.setTimeout(this.config.upstream_timeout, () => {
+    exchange.deadlines = new UpstreamDeadlines(proxyReq, this.config, () => {
       exchange.timedOut = true;
-      proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
     });
     proxyReq.write(exchange.payload);
   }
@@ -175,6 +177,7 @@ class Route {
   private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
     if (!exchange) return;
+    exchange.deadlines?.started();
     const status = proxyRes.statusCode ?? 502;
     if (exchange.llmReq.stream && status >= 200 && status < 300) {
       relayStream(proxyRes, res, exchange, this.parts);
@@ -197,10 +200,10 @@ class Route {
     // Headers go out early only for streams, whose relay ends them with an error frame itself.
     if (res.headersSent) return;
     const error = exchange.timedOut
-      ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
+      ? new ProxyError(504, timeoutMessage(exchange.deadlines?.expired, this.config), 'api_error', 'upstream_timeout')
       : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
     log('upstream failure: %s', error.message);
-    sendError(res, error, modelHeader(this.parts, exchange));
+    sendError(res, error, modelHeader(this.parts, exchange), this.secrets);
     reportStatistics(this.config, exchange, error.status, undefined, undefined);
   };
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorBody } from './openai-types';
+import { redactorOf } from './redact';
 
 /** One problem found in an `aiProxy()` config. */
 export interface ConfigProblem {
@@ -49,13 +50,17 @@ export function errorBody(message: string, type: string, code: string | null = n
   return { error: { message, type, param: null, code } };
 }
 
-/** Answers with OpenAI's error shape, unless the answer has already begun. */
-export function sendError(res: ServerResponse, err: ProxyError, extraHeaders?: Record<string, string>): void {
+/**
+ * Answers with OpenAI's error shape, unless the answer has already begun. With `secrets`, the body
+ * passes the route's redactor (any error that may carry upstream text must give them).
+ */
+export function sendError(res: ServerResponse, err: ProxyError, extraHeaders?: Record<string, string>, secrets?: readonly string[]): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const body = JSON.stringify(errorBody(err.message, err.type, err.code));
+  let body = JSON.stringify(errorBody(err.message, err.type, err.code));
+  if (secrets !== undefined) body = redactorOf(secrets).redact(body);
   res.writeHead(err.status, {
     ...extraHeaders,
     'content-type': 'application/json; charset=utf-8',

@@ -1,7 +1,9 @@
+import { secretsOf } from './auth';
 import type { ResolvedConfig } from './config';
 import { logStats } from './debug';
 import type { Exchange } from './exchange';
 import type { Usage } from './openai-types';
+import { redactorOf } from './redact';
 import type { ProxyStatistics } from './types';
 
 /**
@@ -35,8 +37,10 @@ export function reportStatistics(
     stats.cost = (prompt * (input_cost ?? 0) + completion * (output_cost ?? 0)) / 1_000_000;
   }
   if (config.logging.log_payloads) {
-    stats.request_payload = JSON.stringify(withoutParam(exchange.llmReq.body, config.auth.param_name));
-    if (responsePayload !== undefined) stats.response_payload = responsePayload;
+    // The hook is a way out of the proxy like any other: configured secrets never reach it.
+    const redactor = redactorOf(secretsOf(config.auth));
+    stats.request_payload = redactor.redact(JSON.stringify(withoutParam(exchange.llmReq.body, config.auth.param_name)));
+    if (responsePayload !== undefined) stats.response_payload = redactor.redact(responsePayload);
   }
   logStats('%s %s status=%d prompt_tokens=%d completion_tokens=%d latency_ms=%d', stats.route_type, stats.model, status, prompt, completion, stats.latency_ms);
   try {

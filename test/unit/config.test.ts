@@ -49,6 +49,9 @@ const DEFAULTS = {
   max_response_body_size: 32 * 1024 * 1024,
   model_name_header: true,
   upstream_timeout: 60_000,
+  upstream_first_byte_timeout: 300_000,
+  upstream_total_timeout: 1_800_000,
+  client_write_timeout: 60_000,
 };
 
 describe('validateConfig: the resolved config', () => {
@@ -112,6 +115,9 @@ describe('validateConfig: the resolved config', () => {
       max_response_body_size: 2048,
       model_name_header: false,
       upstream_timeout: 5000,
+      upstream_first_byte_timeout: 6000,
+      upstream_total_timeout: 7000,
+      client_write_timeout: 8000,
       agent,
     };
     const resolved = validate(full);
