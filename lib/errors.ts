@@ -33,6 +33,19 @@ export class UpstreamFormatError extends Error {
   }
 }
 
+/**
+ * An upstream answer marked unfinished by the upstream itself (Ollama `done: false`, llama.cpp
+ * `stop: false`, an OpenAI choice with `finish_reason: null`): a 502 `incomplete_upstream_answer`,
+ * never a partial text presented as finished.
+ */
+export class IncompleteUpstreamAnswerError extends UpstreamFormatError {
+  static readonly code = 'incomplete_upstream_answer';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteUpstreamAnswerError';
+  }
+}
+
 /** A request-time failure with the status and OpenAI error type it is answered with. */
 export class ProxyError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProxyError, sendError, UpstreamFormatError } from './errors';
+import { IncompleteUpstreamAnswerError, ProxyError, sendError, UpstreamFormatError } from './errors';
 import type { Exchange } from './exchange';
 import { readUpstreamBody } from './read-upstream';
 import { modelHeader, type RouteParts } from './route-parts';
@@ -41,7 +41,8 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
     completion = parts.format.fromUpstream(parseAnswer(text, parts), exchange.llmReq, parts.ctx, proxyRes.headers);
   } catch (err) {
     const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
-    sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', 'bad_upstream_response'), modelHeader(parts, exchange), parts.secrets);
+    const code = err instanceof IncompleteUpstreamAnswerError ? IncompleteUpstreamAnswerError.code : 'bad_upstream_response';
+    sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', code), modelHeader(parts, exchange), parts.secrets);
     reportStatistics(parts.config, exchange, 502, undefined, undefined);
     return;
   }

@@ -1,4 +1,4 @@
-import { UpstreamFormatError } from '../errors';
+import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { ChatCompletion, Completion, TextCompletion, Usage } from '../openai-types';
 import { completionId, createdFrom, makeUsage } from './completion';
 import { mapFinishReason } from './finish-reason';
@@ -45,6 +45,10 @@ export function fromOpenAI(body: unknown, req: LlmRequest, ctx: FormatContext): 
     );
   }
   const chat = ctx.routeType === 'llm/v1/chat';
+  // A choice still running (`finish_reason: null`) in a whole answer is a cut answer, whatever its text.
+  if (body.choices.some((c: unknown) => isRecord(c) && c.finish_reason === null)) {
+    throw new IncompleteUpstreamAnswerError('the OpenAI-compatible upstream marked its answer unfinished (finish_reason: null)');
+  }
   const common = {
     // TGI answers with an empty id.
     id: typeof body.id === 'string' && body.id !== '' ? body.id : completionId(ctx.routeType),

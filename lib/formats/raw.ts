@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { UpstreamFormatError } from '../errors';
+import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { Completion, FinishReason } from '../openai-types';
 import type { RawDialect } from '../types';
 import { buildCompletion, makeUsage } from './completion';
@@ -91,6 +91,7 @@ function fromItem(item: unknown): RawAnswer | undefined {
     };
   }
   if (typeof item.content === 'string') {
+    if (item.stop === false) throw new IncompleteUpstreamAnswerError('llama.cpp marked its answer unfinished (stop: false)');
     return {
       text: item.content,
       finishReason: mapFinishReason(item.stop_type),
@@ -99,7 +100,10 @@ function fromItem(item: unknown): RawAnswer | undefined {
       model: typeof item.model === 'string' && item.model !== '' ? item.model : undefined,
     };
   }
-  if (typeof item.text === 'string') return { text: item.text, finishReason: mapFinishReason(item.finish_reason) };
+  if (typeof item.text === 'string') {
+    if (item.finish_reason === null) throw new IncompleteUpstreamAnswerError('the upstream marked its answer unfinished (finish_reason: null)');
+    return { text: item.text, finishReason: mapFinishReason(item.finish_reason) };
+  }
   return undefined;
 }
 
