@@ -152,12 +152,11 @@ class StreamRelay {
   };
 
   private readonly onUpstreamFailure = (): void => {
+    // Timeouts carry the code a JSON answer would (504 `upstream_timeout`): one path, one behaviour.
     this.finish(
-      this.translator.failUpstream(
-        this.exchange.timedOut
-          ? timeoutMessage(this.exchange.deadlines?.expired, this.config)
-          : 'the upstream connection was lost before the answer was complete',
-      ),
+      this.exchange.timedOut
+        ? this.translator.failUpstream(timeoutMessage(this.exchange.deadlines?.expired, this.config), 'upstream_timeout')
+        : this.translator.failUpstream('the upstream connection was lost before the answer was complete'),
     );
   };
 

@@ -110,10 +110,10 @@ export class StreamTranslator {
    * The upstream itself failed mid-stream (connection lost, timed out): the error frame to end
    * with, or '' when the answer had already ended.
    */
-  failUpstream(message: string): string {
+  failUpstream(message: string, code = 'upstream_failed'): string {
     if (this.writer.ended) return '';
     debug('upstream failed mid-stream after %d bytes, %d messages', this.bytesIn, this.messages);
-    return this.writer.error(clip(message), 'api_error', 'upstream_failed');
+    return this.writer.error(clip(message), 'api_error', code);
   }
 
   private take(): string {
