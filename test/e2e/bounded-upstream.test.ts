@@ -61,7 +61,7 @@ describe('every buffer is capped', () => {
     ['openai', 'openai', () => `data: {"choices":[{"index":0,"delta":{"content":"${'x'.repeat(1000)}"},"finish_reason":null}]}\n`],
     ['tgi', 'raw TGI', () => 'data:\n'],
   ] as const) {
-    test(`${path}: an SSE event that never gets its blank line ends the stream, and the upstream is closed`, async () => {
+    test(`${path}: an SSE event that never gets its blank line ends the stream, and the upstream is closed`, async (t) => {
       let written: Promise<number> | undefined;
       up.handle((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -73,6 +73,7 @@ describe('every buffer is capped', () => {
       assert.equal(r.status, 200);
       assert.match(lastError(r.text).message, /SSE event larger than/);
       const bytes = await written!;
+      t.diagnostic(`upstream wrote ${(bytes / MiB).toFixed(1)} MiB before being closed; heap +${(grown / MiB).toFixed(1)} MiB`);
       assert.ok(bytes < 20 * MiB, `the upstream could write ${bytes} bytes`);
       assert.ok(grown < 64 * MiB, `heap grew by ${grown} bytes`);
     });
