@@ -27,6 +27,8 @@ import { balancedProxy } from './balancer/balanced-route';
 import { isBalancedConfig } from './balancer/config';
 import type { BalancedAiProxyConfig, BalancedAiProxyMiddleware } from './balancer/types';
 import { redact } from './upstream-error';
+import { hideInLogs } from './redact';
+import { timeoutMessage, UpstreamDeadlines } from './deadlines/upstream-deadlines';
 
 /** An Express-compatible middleware (works with plain `http` too). */
 export type AiProxyMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -97,6 +99,7 @@ class Route {
     this.target = options.llama2_format === 'raw' ? rawDialect : options.llama2_format;
     this.secrets = secretsOf(config.auth);
     this.filterHeaders = upstreamHeaderFilter(config);
+    hideInLogs(this.secrets);
     this.parts = { config, format: this.format, ctx: this.ctx, secrets: this.secrets };
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
     ({ basePath: this.basePath, streamPath: this.streamPath } = this.pathsFor(url.pathname + url.search));
@@ -221,9 +224,8 @@ class Route {
     proxyReq.setHeader('content-length', exchange.payload.length);
     if (exchange.llmReq.stream) proxyReq.setHeader('accept', this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream');
     applyAuthHeader(proxyReq, req.headers, this.config.auth);
-    proxyReq.setTimeout(this.config.upstream_timeout, () => {
+    exchange.deadlines = new UpstreamDeadlines(proxyReq, this.config, () => {
       exchange.timedOut = true;
-      proxyReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' }));
     });
     proxyReq.write(exchange.payload);
   }
@@ -240,6 +242,7 @@ class Route {
   private readonly onProxyRes = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
     if (!exchange) return;
+    exchange.deadlines?.started();
     if (!isRelayableStatus(proxyRes.statusCode)) {
       proxyRes.destroy();
       this.refuseStatus(res, exchange, proxyRes.statusCode);
@@ -282,11 +285,11 @@ class Route {
       return;
     }
     const error = exchange.timedOut
-      ? new ProxyError(504, `the upstream did not answer within ${this.config.upstream_timeout} ms (upstream_timeout)`, 'api_error', 'upstream_timeout')
+      ? new ProxyError(504, timeoutMessage(exchange.deadlines?.expired, this.config), 'api_error', 'upstream_timeout')
       : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
     log('upstream failure: %s', error.message);
     exchange.obs.upstreamEnded(res);
-    sendError(res, error, modelHeader(this.parts, exchange));
+    sendError(res, error, modelHeader(this.parts, exchange), this.secrets);
     reportStatistics(this.config, exchange, error.status, undefined, undefined);
   };
 }

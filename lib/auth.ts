@@ -59,9 +59,16 @@ export function queryAuthIsPerRequest(auth: Auth): boolean {
   return auth.param_location === 'query' && auth.allow_override;
 }
 
-/** Every configured secret, so they can be kept out of anything logged or echoed. */
+const secretLists = new WeakMap<Auth, string[]>();
+
+/** Every configured secret, so they can be kept out of anything logged or echoed (one list per auth config, so its redactor is built once). */
 export function secretsOf(auth: Auth): string[] {
-  return [auth.header_value, auth.param_value].filter((s): s is string => typeof s === 'string' && s.length > 0);
+  let list = secretLists.get(auth);
+  if (list === undefined) {
+    list = [auth.header_value, auth.param_value].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    secretLists.set(auth, list);
+  }
+  return list;
 }
 
 function splitOnce(s: string, sep: string): [string, string?] {

@@ -32,6 +32,9 @@ export interface ResolvedConfig {
   max_response_body_size: number;
   model_name_header: boolean;
   upstream_timeout: number;
+  upstream_first_byte_timeout: number;
+  upstream_total_timeout: number;
+  client_write_timeout: number;
   agent: HttpAgent | undefined;
   request_body_timeout: number;
   forward_headers: ForwardHeadersConfig | undefined;
@@ -49,6 +52,11 @@ export const DEFAULT_UPSTREAM_TIMEOUT = 60_000;
 export const DEFAULT_REQUEST_BODY_TIMEOUT = 30_000;
 
 const headerName = Joi.string().min(1).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name');
+/** Loading a large model from disk on a cold server takes minutes before its first byte. */
+export const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT = 300_000;
+/** Long enough for a few thousand tokens on a CPU-only server; bounds an upstream dripping bytes. */
+export const DEFAULT_UPSTREAM_TOTAL_TIMEOUT = 1_800_000;
+export const DEFAULT_CLIENT_WRITE_TIMEOUT = 60_000;
 
 const llama2Formats: Llama2Format[] = ['raw', 'ollama', 'openai'];
 
@@ -104,6 +112,9 @@ const schema = Joi.object({
   max_response_body_size: Joi.number().integer().greater(0).default(DEFAULT_MAX_RESPONSE_BODY_SIZE),
   model_name_header: Joi.boolean().default(true),
   upstream_timeout: Joi.number().integer().greater(0).default(DEFAULT_UPSTREAM_TIMEOUT),
+  upstream_first_byte_timeout: Joi.number().integer().greater(0).default(DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT),
+  upstream_total_timeout: Joi.number().integer().greater(0).default(DEFAULT_UPSTREAM_TOTAL_TIMEOUT),
+  client_write_timeout: Joi.number().integer().greater(0).default(DEFAULT_CLIENT_WRITE_TIMEOUT),
   agent: Joi.object().instance(HttpAgent, 'http.Agent'),
   request_body_timeout: Joi.number().integer().greater(0).default(DEFAULT_REQUEST_BODY_TIMEOUT),
   forward_headers: Joi.object({

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorBody } from './openai-types';
+import { redactorOf } from './redact';
 
 /** One problem found in an `aiProxy()` config. */
 export interface ConfigProblem {
@@ -32,6 +33,19 @@ export class UpstreamFormatError extends Error {
   }
 }
 
+/**
+ * An upstream answer marked unfinished by the upstream itself (Ollama `done: false`, llama.cpp
+ * `stop: false`, an OpenAI choice with `finish_reason: null`): a 502 `incomplete_upstream_answer`,
+ * never a partial text presented as finished.
+ */
+export class IncompleteUpstreamAnswerError extends UpstreamFormatError {
+  static readonly code = 'incomplete_upstream_answer';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompleteUpstreamAnswerError';
+  }
+}
+
 /** A request-time failure with the status and OpenAI error type it is answered with. */
 export class ProxyError extends Error {
   constructor(
@@ -51,13 +65,17 @@ export function errorBody(message: string, type: string, code: string | null = n
   return { error: { message, type, param, code } };
 }
 
-/** Answers with OpenAI's error shape, unless the answer has already begun. */
-export function sendError(res: ServerResponse, err: ProxyError, extraHeaders?: Record<string, string>): void {
+/**
+ * Answers with OpenAI's error shape, unless the answer has already begun. With `secrets`, the body
+ * passes the route's redactor (any error that may carry upstream text must give them).
+ */
+export function sendError(res: ServerResponse, err: ProxyError, extraHeaders?: Record<string, string>, secrets?: readonly string[]): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.destroy();
     return;
   }
-  const body = JSON.stringify(errorBody(err.message, err.type, err.code, err.param));
+  let body = JSON.stringify(errorBody(err.message, err.type, err.code, err.param));
+  if (secrets !== undefined) body = redactorOf(secrets).redact(body);
   res.writeHead(err.status, {
     ...extraHeaders,
     'content-type': 'application/json; charset=utf-8',

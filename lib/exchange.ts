@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { UpstreamDeadlines } from './deadlines/upstream-deadlines';
 import type { LlmRequest } from './formats/format';
 import type { Observation } from './observability/observation';
 import type { UpstreamTarget } from './proxy';
@@ -16,6 +17,8 @@ export interface Exchange {
   startedAt: number;
   proxyReq: ClientRequest | undefined;
   timedOut: boolean;
+  /** The upstream request's clocks, once it is sent. */
+  deadlines?: UpstreamDeadlines;
   /** The client closed its connection before the answer was complete. */
   clientGone: boolean;
   /** Request id, timings and observers of this request. */

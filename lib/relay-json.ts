@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProxyError, sendError, UpstreamFormatError } from './errors';
+import { IncompleteUpstreamAnswerError, ProxyError, sendError, UpstreamFormatError } from './errors';
 import type { Exchange } from './exchange';
 import { readUpstreamBody } from './read-upstream';
 import { safeHeaderValue } from './headers/header-value';
@@ -29,7 +29,7 @@ export function relayJson(
     if (status < 200 || status >= 300) {
       const retryAfter = proxyRes.headers['retry-after'];
       const headers = retryAfter ? { 'retry-after': safeHeaderValue(String(retryAfter)), ...modelHeader(parts, exchange) } : modelHeader(parts, exchange);
-      sendError(res, upstreamError(status, proxyRes.headers['content-type'], text, parts.secrets), headers);
+      sendError(res, upstreamError(status, proxyRes.headers['content-type'], text, parts.secrets), headers, parts.secrets);
       reportStatistics(parts.config, exchange, status, undefined, undefined, { upstreamStatus: status });
       return;
     }
@@ -43,11 +43,13 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
     completion = parts.format.fromUpstream(parseAnswer(text, parts), exchange.llmReq, parts.ctx, proxyRes.headers);
   } catch (err) {
     const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
-    sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', 'bad_upstream_response'), modelHeader(parts, exchange));
+    const code = err instanceof IncompleteUpstreamAnswerError ? IncompleteUpstreamAnswerError.code : 'bad_upstream_response';
+    sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', code), modelHeader(parts, exchange), parts.secrets);
     reportStatistics(parts.config, exchange, 502, undefined, undefined, { upstreamStatus: proxyRes.statusCode });
     return;
   }
-  const out = JSON.stringify(completion);
+  // Extra fields of an `openai` answer are passed on: they pass the redactor like every byte sent.
+  const out = redact(JSON.stringify(completion), parts.secrets);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(out),

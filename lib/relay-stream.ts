@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedConfig } from './config';
+import { log } from './debug';
+import { timeoutMessage } from './deadlines/upstream-deadlines';
 import type { Exchange } from './exchange';
 import { completionId, nowSeconds } from './formats';
+import { redactorOf, type Redactor } from './redact';
 import { modelHeader, type RouteParts } from './route-parts';
-import { reportStatistics } from './statistics';
+import { reportStatistics, type StatisticsDetail } from './statistics';
 import { StreamTranslator } from './stream/stream-translator';
 
 /**
@@ -15,6 +18,11 @@ import { StreamTranslator } from './stream/stream-translator';
  * hand: the upstream is paused while the client's socket is full. The client leaving destroys the
  * upstream request (`abortUpstreamIfUnfinished`); the upstream dying mid-answer ends the client's
  * stream with an error frame rather than a silent cut.
+ *
+ * Every write passes the route's redactor. A client that leaves its socket full for
+ * `client_write_timeout` is disconnected as a slow client (the upstream's idle clock is stopped
+ * while it is held back, so the upstream is never blamed). After the final frame the upstream is
+ * read only to its end, briefly: one that keeps sending is closed.
  */
 export function relayStream(proxyRes: IncomingMessage, res: ServerResponse, exchange: Exchange, parts: RouteParts, hooks?: StreamCommitHooks): void {
   const translator = new StreamTranslator(parts.format, exchange.llmReq, parts.ctx, {
@@ -22,7 +30,7 @@ export function relayStream(proxyRes: IncomingMessage, res: ServerResponse, exch
     created: nowSeconds(),
     model: exchange.llmReq.model,
   });
-  new StreamRelay(proxyRes, res, exchange, parts.config, translator, hooks).start(modelHeader(parts, exchange));
+  new StreamRelay(proxyRes, res, exchange, parts.config, translator, redactorOf(parts.secrets), hooks).start(modelHeader(parts, exchange));
 }
 
 /**
@@ -39,6 +47,10 @@ export interface StreamCommitHooks {
   onFinish(failed: boolean): void;
 }
 
+/** After the final frame, how long and how much the upstream may still send (the end of its chunked body) before it is closed. */
+const TRAILING_GRACE_MS = 1000;
+const TRAILING_MAX_BYTES = 64 * 1024;
+
 class StreamRelay {
   private done = false;
   private started = false;
@@ -51,6 +63,9 @@ class StreamRelay {
   private headers: Record<string, string> | undefined;
   /** Frames waiting for the end of this event-loop turn. */
   private pending = '';
+  /** Running while the client's socket is full. */
+  private writeTimer: NodeJS.Timeout | undefined;
+  private trailingBytes = 0;
 
   constructor(
     private readonly proxyRes: IncomingMessage,
@@ -58,6 +73,7 @@ class StreamRelay {
     private readonly exchange: Exchange,
     private readonly config: ResolvedConfig,
     private readonly translator: StreamTranslator,
+    private readonly redactor: Redactor,
     private readonly hooks?: StreamCommitHooks,
   ) {
     this.committed = hooks === undefined;
@@ -87,7 +103,12 @@ class StreamRelay {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.done) return; // After the final frame the rest is read and dropped, so the socket can be reused.
+    if (this.done) {
+      // After the final frame the end of the body is read and dropped, so the socket can be reused; no more.
+      this.trailingBytes += chunk.length;
+      if (this.trailingBytes > TRAILING_MAX_BYTES) this.closeUpstream();
+      return;
+    }
     let out = this.translator.feed(chunk);
     if (!this.committed && !this.translator.ended) {
       this.held += out;
@@ -105,7 +126,7 @@ class StreamRelay {
       // The first frame (with the headers) goes at once: time to first token is what users feel.
       this.started = true;
       this.exchange.obs.firstToken();
-      if (!this.res.write(out)) this.proxyRes.pause();
+      this.write(out);
       return;
     }
     // Later frames completed by every upstream read of one event-loop turn leave in one write.
@@ -117,12 +138,51 @@ class StreamRelay {
     if (this.done || this.pending.length === 0) return;
     const out = this.pending;
     this.pending = '';
-    if (!this.res.write(out)) this.proxyRes.pause();
+    this.write(out);
   };
 
+  private write(out: string): void {
+    if (this.res.write(this.redactor.active ? this.redactor.redact(out) : out) || this.writeTimer !== undefined) return;
+    // The client's socket is full: hold the upstream back, and give the client its own deadline.
+    this.proxyRes.pause();
+    this.exchange.deadlines?.hold();
+    this.writeTimer = setTimeout(this.onSlowClient, this.config.client_write_timeout);
+  }
+
   private readonly onDrain = (): void => {
+    if (this.writeTimer !== undefined) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = undefined;
+    }
+    this.exchange.deadlines?.release();
     this.proxyRes.resume();
   };
+
+  /** The client read nothing for `client_write_timeout`: it is cut off; the upstream is not at fault. */
+  private readonly onSlowClient = (): void => {
+    this.writeTimer = undefined;
+    if (this.done) {
+      // The answer ended while the client was not reading, and it still has not read it.
+      if (!this.res.writableFinished) this.res.destroy();
+      return;
+    }
+    this.done = true;
+    this.pending = '';
+    log('slow client: nothing read for %d ms (client_write_timeout); closing its stream', this.config.client_write_timeout);
+    this.res.off('drain', this.onDrain);
+    this.exchange.clientGone = true;
+    this.res.destroy();
+    this.closeUpstream();
+    this.exchange.obs.streamEnded();
+    reportStatistics(this.config, this.exchange, 200, this.translator.usage, undefined, this.detail());
+    this.hooks?.onFinish(true);
+  };
+
+  private closeUpstream(): void {
+    this.proxyRes.off('data', this.onData);
+    this.proxyRes.destroy();
+    this.exchange.proxyReq?.destroy();
+  }
 
   private readonly onEnd = (): void => {
     this.finish(this.translator.end());
@@ -134,12 +194,11 @@ class StreamRelay {
 
   private readonly onUpstreamFailure = (): void => {
     if (!this.translator.ended) this.cut = true;
+    // Timeouts carry the code a JSON answer would (504 `upstream_timeout`): one path, one behaviour.
     this.finish(
-      this.translator.failUpstream(
-        this.exchange.timedOut
-          ? `the upstream sent nothing for ${this.config.upstream_timeout} ms (upstream_timeout)`
-          : 'the upstream connection was lost before the answer was complete',
-      ),
+      this.exchange.timedOut
+        ? this.translator.failUpstream(timeoutMessage(this.exchange.deadlines?.expired, this.config), 'upstream_timeout')
+        : this.translator.failUpstream('the upstream connection was lost before the answer was complete'),
     );
   };
 
@@ -147,6 +206,11 @@ class StreamRelay {
     this.committed = true;
     this.hooks!.onCommit();
     this.writeHead();
+  }
+
+  private detail(): StatisticsDetail {
+    const t = this.translator;
+    return { streamEnd: t.outcome, upstreamCut: this.cut, finishReason: t.finishReason, relayedChunks: t.contentChunks, upstreamStatus: this.proxyRes.statusCode };
   }
 
   private finish(last: string): void {
@@ -167,20 +231,22 @@ class StreamRelay {
     const out = this.pending + last;
     this.pending = '';
     this.res.off('drain', this.onDrain);
-    // Keep reading (and dropping) whatever the upstream still sends.
-    this.proxyRes.resume();
+    // A running write timer stays: a client that never reads the last frames is still cut off.
+    if (!this.proxyRes.complete && !this.proxyRes.destroyed) {
+      // Read (and drop) the end of the body for a moment, so a well-behaved upstream keeps its socket.
+      this.exchange.deadlines?.release();
+      this.proxyRes.resume();
+      const timer = setTimeout(() => {
+        if (!this.proxyRes.complete) this.closeUpstream();
+      }, TRAILING_GRACE_MS);
+      timer.unref();
+      this.proxyRes.once('close', () => clearTimeout(timer));
+    }
     this.exchange.obs.streamEnded();
     // A stream whose content all came in one upstream read gets its first token here.
     if (this.translator.contentChunks > 0) this.exchange.obs.firstToken();
-    this.res.end(out || undefined);
-    const t = this.translator;
-    reportStatistics(this.config, this.exchange, 200, t.usage, undefined, {
-      streamEnd: t.outcome,
-      upstreamCut: this.cut,
-      finishReason: t.finishReason,
-      relayedChunks: t.contentChunks,
-      upstreamStatus: this.proxyRes.statusCode,
-    });
+    this.res.end(out ? (this.redactor.active ? this.redactor.redact(out) : out) : undefined);
+    reportStatistics(this.config, this.exchange, 200, this.translator.usage, undefined, this.detail());
     this.hooks?.onFinish(this.translator.outcome !== 'complete');
   }
 }

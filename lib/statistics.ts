@@ -1,9 +1,11 @@
+import { secretsOf } from './auth';
 import type { ResolvedConfig } from './config';
 import { logStats } from './debug';
 import type { Exchange } from './exchange';
 import type { Observation } from './observability/observation';
 import { outcomeOf } from './observability/outcome';
 import type { Usage } from './openai-types';
+import { redactorOf } from './redact';
 import type { ProxyStatistics } from './types';
 
 /** What the relays know beyond status and usage. */
@@ -40,8 +42,10 @@ export function reportStatistics(
   // A balanced route (lib/balancer) names the target that served, the ones tried, retries and time queued.
   if (exchange.balance !== undefined) Object.assign(stats, exchange.balance);
   if (config.logging.log_payloads) {
-    stats.request_payload = serialise(withoutParam(exchange.llmReq.body, config.auth.param_name));
-    if (responsePayload !== undefined) stats.response_payload = responsePayload;
+    // The hook is a way out of the proxy like any other: configured secrets never reach it.
+    const redactor = redactorOf(secretsOf(config.auth));
+    stats.request_payload = redactor.redact(serialise(withoutParam(exchange.llmReq.body, config.auth.param_name)));
+    if (responsePayload !== undefined) stats.response_payload = redactor.redact(responsePayload);
   }
   publish(config, obs, stats);
 }

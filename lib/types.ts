@@ -152,8 +152,20 @@ export interface AiProxyConfig {
   max_request_body_size?: number;
   /** Send `X-LLM-Model: llama2/<model>` on answers. Defaults to true. */
   model_name_header?: boolean;
-  /** Milliseconds without a byte from the upstream before the request fails with 504. Defaults to 60000. */
+  /**
+   * Milliseconds without a byte from the upstream, once its answer has started, before the request
+   * fails with 504 (or, mid-stream, an error event). Defaults to 60000.
+   */
   upstream_timeout?: number;
+  /** Milliseconds to wait for the upstream's answer to start (cold model loads are slow): 504 after. Defaults to 300000. */
+  upstream_first_byte_timeout?: number;
+  /** Milliseconds an upstream answer may take in all, from the request sent to its last byte. Defaults to 1800000. */
+  upstream_total_timeout?: number;
+  /**
+   * Milliseconds a streaming client may leave its socket full (not reading) before it is
+   * disconnected as a slow client; the upstream is held back meanwhile, not blamed. Defaults to 60000.
+   */
+  client_write_timeout?: number;
   /** Largest non-streamed upstream answer accepted, in bytes. Defaults to 32 MiB. */
   max_response_body_size?: number;
   /** Agent for upstream connections. Defaults to a keep-alive agent shared by this middleware. */

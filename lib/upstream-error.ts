@@ -1,7 +1,10 @@
 import { ProxyError } from './errors';
 import { openAiErrorKind, statusFromCode } from './upstream-error-kinds';
+import { redactorOf } from './redact';
 
 const MAX_MESSAGE = 1000;
+/** Only this much of an HTML page is searched for its title, and of a text body kept before its whitespace is collapsed. */
+const MAX_SCANNED = 64 * 1024;
 
 /**
  * A non-2xx upstream answer as an OpenAI error with the same status, carrying the upstream's own
@@ -24,10 +27,41 @@ function extract(contentType: string, body: string): { message: string; type?: s
     }
   }
   if (contentType.includes('html') || /^<(!doctype|html)/i.test(body)) {
-    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim();
+    const title = htmlTitle(body.slice(0, MAX_SCANNED));
     return { message: title ? `the upstream answered with an HTML page: ${title}` : 'the upstream answered with an HTML error page', code: null };
   }
-  return { message: body.replace(/\s+/g, ' '), code: null };
+  // A cut is marked with `…`, which the redactor also reads (a secret's start before it is hidden too).
+  const text = body.length > MAX_SCANNED ? `${body.slice(0, MAX_SCANNED)}…` : body;
+  return { message: text.replace(/\s+/g, ' '), code: null };
+}
+
+/**
+ * The text of the first `<title …>…</title>`, found with `indexOf` in one pass: a regex such as
+ * `/<title[^>]*>([^<]*)<\/title>/` backtracks quadratically on a page of repeated `<title`.
+ */
+export function htmlTitle(html: string): string | undefined {
+  const lower = html.toLowerCase();
+  // The next `>` and `<` after a position only move forward, so each is searched for once in all.
+  let gt = -1;
+  let lt = -1;
+  let at = lower.indexOf('<title');
+  while (at !== -1) {
+    const nameEnd = at + 6;
+    if (gt < nameEnd) gt = lower.indexOf('>', nameEnd);
+    if (gt === -1) return undefined;
+    if (lt !== -1 && lt < nameEnd) lt = lower.indexOf('<', nameEnd);
+    if (lt === -1 && at >= 0) lt = lower.indexOf('<', nameEnd);
+    const c = lower.charCodeAt(nameEnd);
+    const nameEnds = c === 62 /* > */ || c === 32 || c === 9 || c === 10 || c === 13 || c === 47 /* / */;
+    if (nameEnds && (lt === -1 || lt > gt)) {
+      const close = lower.indexOf('<', gt + 1);
+      if (close === -1 || !lower.startsWith('</title>', close)) return undefined;
+      return html.slice(gt + 1, close).trim();
+    }
+    // `<titlex>` is another tag; a `<` before the `>` means the tag never closed: look further on.
+    at = lower.indexOf('<title', lt !== -1 && lt < gt ? lt : nameEnd);
+  }
+  return undefined;
 }
 
 /** An error an upstream reported, in upstream-neutral terms. */
@@ -77,9 +111,7 @@ function fromJson(value: unknown): { message: string; type?: string; code: strin
   return { message: JSON.stringify(v).slice(0, MAX_MESSAGE), code: null };
 }
 
-/** Upstreams sometimes echo the credentials they were sent; never pass those on. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
-  return out;
+/** Upstreams sometimes echo the credentials they were sent; never pass those on (see `Redactor`). */
+export function redact(text: string, secrets: readonly string[]): string {
+  return redactorOf(secrets).redact(text);
 }

@@ -1,4 +1,4 @@
-import { UpstreamFormatError } from '../errors';
+import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { Completion } from '../openai-types';
 import { buildCompletion, createdFrom, makeUsage } from './completion';
 import { ollamaFastText } from './ollama-fast-line';
@@ -48,6 +48,7 @@ export function fromOllama(body: unknown, req: LlmRequest, ctx: FormatContext): 
         : `cannot read the Ollama answer: expected message.content or response; got ${describe(body)}`,
     );
   }
+  if (body.done === false) throw new IncompleteUpstreamAnswerError('Ollama marked its answer unfinished (done: false)');
   const message = isRecord(body.message) ? body.message : undefined;
   const toolCalls = message ? readOllamaToolCalls(message) : [];
   const thinking = message ? readThinking(message) : undefined;

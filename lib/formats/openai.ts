@@ -1,4 +1,4 @@
-import { UpstreamFormatError } from '../errors';
+import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { ChatCompletion, Completion, TextCompletion, Usage } from '../openai-types';
 import { completionId, createdFrom, makeUsage } from './completion';
 import { mapFinishReason } from './finish-reason';
@@ -51,6 +51,10 @@ export function fromOpenAI(body: unknown, req: LlmRequest, ctx: FormatContext): 
     );
   }
   const chat = ctx.routeType === 'llm/v1/chat';
+  // A choice still running (`finish_reason: null`) in a whole answer is a cut answer, whatever its text.
+  if (body.choices.some((c: unknown) => isRecord(c) && c.finish_reason === null)) {
+    throw new IncompleteUpstreamAnswerError('the OpenAI-compatible upstream marked its answer unfinished (finish_reason: null)');
+  }
   const common = {
     // One rule on every path, streamed or not: the proxy's own id, and the route's model name (what
     // X-LLM-Model reports) rather than the server's, which can be a file path (llama.cpp).

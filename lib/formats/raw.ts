@@ -1,6 +1,6 @@
 import { contractKind } from '../contract/request-fields';
 import type { IncomingHttpHeaders } from 'node:http';
-import { UpstreamFormatError } from '../errors';
+import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { Completion, FinishReason } from '../openai-types';
 import { llamaCppExtras, tgiExtras } from '../contract/raw-values';
 import type { RawDialect } from '../types';
@@ -98,6 +98,7 @@ function fromItem(item: unknown): RawAnswer | undefined {
     };
   }
   if (typeof item.content === 'string') {
+    if (item.stop === false) throw new IncompleteUpstreamAnswerError('llama.cpp marked its answer unfinished (stop: false)');
     return {
       text: item.content,
       finishReason: mapFinishReason(item.stop_type),
@@ -105,7 +106,10 @@ function fromItem(item: unknown): RawAnswer | undefined {
       completionTokens: item.tokens_predicted,
     };
   }
-  if (typeof item.text === 'string') return { text: item.text, finishReason: mapFinishReason(item.finish_reason) };
+  if (typeof item.text === 'string') {
+    if (item.finish_reason === null) throw new IncompleteUpstreamAnswerError('the upstream marked its answer unfinished (finish_reason: null)');
+    return { text: item.text, finishReason: mapFinishReason(item.finish_reason) };
+  }
   return undefined;
 }
 

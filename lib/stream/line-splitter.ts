@@ -1,8 +1,9 @@
 import { StringDecoder } from 'node:string_decoder';
 import { UpstreamFormatError } from '../errors';
+import { MAX_STREAM_LINE_LENGTH } from './limits';
 
 /** Longest unfinished line kept by default: 8 MiB of text. Real stream lines are far below. */
-export const DEFAULT_MAX_LINE_LENGTH = 8 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_LENGTH = MAX_STREAM_LINE_LENGTH;
 
 /**
  * Splits a byte stream into text lines as the bytes arrive.

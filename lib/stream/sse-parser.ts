@@ -1,3 +1,6 @@
+import { UpstreamFormatError } from '../errors';
+import { MAX_SSE_EVENT_LINES, MAX_SSE_EVENT_SIZE } from './limits';
+
 /** One dispatched server-sent event. */
 export interface SseMessage {
   /** The event's data lines joined with `\n`. */
@@ -14,10 +17,22 @@ export interface SseMessage {
  * - a blank line dispatches the event; a blank line with nothing pending is ignored;
  * - lines starting with `:` are comments (TGI's keep-alives) and are ignored;
  * - `event:` is kept on the message; `id:`, `retry:` and unknown fields are ignored.
+ *
+ * An event is held only until its blank line: past `maxSize` characters of data or `maxLines`
+ * data lines, `push` throws `UpstreamFormatError` (an upstream that never ends its events cannot
+ * grow memory).
  */
 export class SseParser {
   private data: string | undefined;
   private event: string | undefined;
+  private lines = 0;
+  private readonly maxSize: number;
+  private readonly maxLines: number;
+
+  constructor(maxSize: number = MAX_SSE_EVENT_SIZE, maxLines: number = MAX_SSE_EVENT_LINES) {
+    this.maxSize = maxSize;
+    this.maxLines = maxLines;
+  }
 
   /** Takes one line (without its line end); returns the event it completes, if any. */
   push(line: string): SseMessage | undefined {
@@ -34,7 +49,14 @@ export class SseParser {
       value = line.charCodeAt(colon + 1) === 32 /* space */ ? line.slice(colon + 2) : line.slice(colon + 1);
     }
     if (field === 'data') {
-      this.data = this.data === undefined ? value : this.data + '\n' + value;
+      if (this.data === undefined) {
+        this.data = value;
+        this.lines = 1;
+      } else {
+        if (++this.lines > this.maxLines || this.data.length + 1 + value.length > this.maxSize) this.tooLarge();
+        this.data = this.data + '\n' + value;
+      }
+      if (this.data.length > this.maxSize) this.tooLarge();
     } else if (field === 'event') {
       this.event = value;
     }
@@ -48,6 +70,14 @@ export class SseParser {
    */
   end(): SseMessage | undefined {
     return this.dispatch();
+  }
+
+  private tooLarge(): never {
+    this.data = undefined;
+    this.event = undefined;
+    throw new UpstreamFormatError(
+      `upstream SSE event larger than ${this.maxSize} characters or ${this.maxLines} data lines without the blank line that ends it`,
+    );
   }
 
   private dispatch(): SseMessage | undefined {

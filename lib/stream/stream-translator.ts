@@ -1,5 +1,5 @@
 import { log } from '../debug';
-import { UpstreamFormatError } from '../errors';
+import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from '../formats/format';
 import type { Usage } from '../openai-types';
 import { LineSplitter } from './line-splitter';
@@ -115,7 +115,7 @@ export class StreamTranslator {
         // A last message cut off by the end of input is a truncation, reported as such below.
         if (!(err instanceof StreamJsonError)) this.fail(err);
       }
-      this.out += this.writer.error('upstream stream ended before the final event (truncated)', 'api_error', null, 'truncated');
+      this.out += this.writer.error('upstream stream ended before the final event (truncated)', 'api_error', IncompleteUpstreamAnswerError.code, 'truncated');
     }
     debug('stream end: outcome=%s bytes=%d messages=%d', this.writer.outcome, this.bytesIn, this.messages);
     return this.take();
@@ -125,10 +125,10 @@ export class StreamTranslator {
    * The upstream itself failed mid-stream (connection lost, timed out): the error frame to end
    * with, or '' when the answer had already ended.
    */
-  failUpstream(message: string): string {
+  failUpstream(message: string, code = 'upstream_failed'): string {
     if (this.writer.ended) return '';
     debug('upstream failed mid-stream after %d bytes, %d messages', this.bytesIn, this.messages);
-    return this.writer.error(clip(message), 'api_error', 'upstream_failed');
+    return this.writer.error(clip(message), 'api_error', code);
   }
 
   private take(): string {

@@ -116,7 +116,7 @@ before(async () => {
   [ollama, tgi, llama, openai] = await Promise.all([startOllama(), startTgi(), startLlamaCpp(), startOpenAi()]);
   proxy = await startApp((app) => {
     for (const c of cases) {
-      app.use(c.mount, aiProxy(llama2Config(c.route, c.format, c.upstream().url + c.path, { upstream_timeout: TIMEOUT_MS })));
+      app.use(c.mount, aiProxy(llama2Config(c.route, c.format, c.upstream().url + c.path, { upstream_timeout: TIMEOUT_MS, upstream_first_byte_timeout: TIMEOUT_MS })));
     }
     app.use('/deny', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { response_streaming: 'deny' })));
     app.use('/always', aiProxy(llama2Config('completions', 'raw', `${tgi.url}/generate`, { response_streaming: 'always' })));

@@ -24,7 +24,7 @@ before(async () => {
   const dead = await startOllama();
   deadUrl = `${dead.url}/api/chat`;
   await dead.close();
-  const t = { upstream_timeout: TIMEOUT_MS };
+  const t = { upstream_timeout: TIMEOUT_MS, upstream_first_byte_timeout: TIMEOUT_MS };
   proxy = await startApp((app) => {
     app.use('/ollama', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, t)));
     app.use('/ollama-any', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { ...t, name: null })));

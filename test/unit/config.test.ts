@@ -52,6 +52,9 @@ const DEFAULTS = {
   upstream_timeout: 60_000,
   request_body_timeout: 30_000,
   client_model: 'reject',
+  upstream_first_byte_timeout: 300_000,
+  upstream_total_timeout: 1_800_000,
+  client_write_timeout: 60_000,
 };
 
 describe('validateConfig: the resolved config', () => {
@@ -115,6 +118,9 @@ describe('validateConfig: the resolved config', () => {
       max_response_body_size: 2048,
       model_name_header: false,
       upstream_timeout: 5000,
+      upstream_first_byte_timeout: 6000,
+      upstream_total_timeout: 7000,
+      client_write_timeout: 8000,
       agent,
       request_body_timeout: 1000,
       forward_headers: { allow: ['Cookie'], deny: ['x-internal'] },

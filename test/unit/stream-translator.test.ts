@@ -219,7 +219,7 @@ describe('StreamTranslator: truncated upstream streams', () => {
     message: 'upstream stream ended before the final event (truncated)',
     type: 'api_error',
     param: null,
-    code: null,
+    code: 'incomplete_upstream_answer',
   };
   for (const c of CASES.filter((x) => !x.expect.error)) {
     test(`${label(c)} without its final message ends with an error frame, never [DONE]`, async () => {

@@ -1,0 +1,2 @@
+export { REDACTED, Redactor, redactorOf, secretParts } from './redactor';
+export { hideInLogs, redactLogArgs } from './log-redaction';
