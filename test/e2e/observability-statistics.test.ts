@@ -45,7 +45,7 @@ before(async () => {
     app.use('/s', aiProxy(llama2Config('chat', 'ollama', upstream, { options: { input_cost: 1, output_cost: 2 }, logging: { log_statistics: true, on_statistics } })));
     app.use('/oa', aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { logging: { log_statistics: true, on_statistics } })));
     app.use('/small', aiProxy(llama2Config('chat', 'ollama', upstream, { max_request_body_size: 64, logging: { log_statistics: true, on_statistics } })));
-    app.use('/slow', aiProxy(llama2Config('chat', 'ollama', upstream, { upstream_timeout: 150, logging: { log_statistics: true, on_statistics } })));
+    app.use('/slow', aiProxy(llama2Config('chat', 'ollama', upstream, { upstream_timeout: 150, upstream_first_byte_timeout: 150, logging: { log_statistics: true, on_statistics } })));
     app.use('/quiet', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { on_statistics }, observability: { server_timing: false } })));
     app.use('/async-hook', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { log_statistics: true, on_statistics: async () => { throw new Error('async hook failed'); } } })));
   });
