@@ -34,6 +34,7 @@ const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough'>, string> = {
 type AiProxy = typeof import('../lib/index')['aiProxy'];
 
 function loadAiProxy(entry: string): AiProxy {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the entry (lib/ sources or built dist/) is chosen at run time and buildApp is synchronous
   return (require(entry) as { aiProxy: AiProxy }).aiProxy;
 }
 
