@@ -6,7 +6,7 @@
 //
 // Coverage floor: with coverage on, a run whose lib/ figures fall below FLOOR fails (exit code 1).
 // Raise it when coverage rises; lower it only with a reason in the commit message.
-import { relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { inspect } from 'node:util';
 
 /** Percent of lib/ covered, below which a run with coverage fails. */
@@ -19,7 +19,9 @@ const green = (t) => paint(32, t);
 const dim = (t) => paint(2, t);
 
 const cwd = process.cwd();
-const shortPath = (file) => (file ? relative(cwd, file) || file : '(no file)');
+const shortPath = (file) => relative(cwd, file) || file;
+// Node 20 names files by absolute path; 22 and later by the path given for output events.
+const fileKey = (file) => (file ? resolve(cwd, file) : '(no file)');
 
 /** @param {AsyncIterable<{ type: string, data: any }>} source */
 export default async function* compactReporter(source) {
@@ -55,7 +57,7 @@ export default async function* compactReporter(source) {
     switch (type) {
       case 'test:pass':
       case 'test:fail': {
-        const name = data.file ?? '(no file)';
+        const name = fileKey(data.file);
         yield* switchTo(name);
         const f = fileOf(name);
         if (data.nesting === 0) f.ms += data.details?.duration_ms ?? 0;
@@ -73,13 +75,13 @@ export default async function* compactReporter(source) {
         break;
       }
       case 'test:start':
-        if (data.nesting === 0 && data.file) yield* switchTo(data.file);
+        if (data.nesting === 0 && data.file) yield* switchTo(fileKey(data.file));
         enclosing.length = data.nesting;
         enclosing.push(data.name);
         break;
       case 'test:stdout':
       case 'test:stderr':
-        fileOf(data.file ?? '(no file)').output.push(data.message);
+        fileOf(fileKey(data.file)).output.push(data.message);
         break;
       case 'test:diagnostic': {
         // The runner's own totals ("tests 12", "pass 11", ...) come as top-level diagnostics.
