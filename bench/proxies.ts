@@ -47,8 +47,10 @@ type Lib = Pick<typeof import('../lib/index'), 'aiProxy' | 'aiProxyMetrics' | 'a
 type ObservabilityConfig = import('../lib/index').ObservabilityConfig;
 
 function loadLib(entry: string): Lib {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the entry (lib/ sources or built dist/) is chosen at run time and buildApp is synchronous
   return require(entry) as Lib;
 }
+
 
 /**
  * The `observability` of a row. Tracing gets a real SDK, as an app would have: spans batched

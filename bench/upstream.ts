@@ -51,7 +51,7 @@ function sendStream(res: http.ServerResponse, contentType: string, stream: Strea
 /** The upstream server, and a way to change its streaming pace while it runs. */
 export interface Upstream {
   server: http.Server;
-  setStreamMs(ms: number): void;
+  setStreamMs: (ms: number) => void;
 }
 
 /** Starts the upstream on 127.0.0.1, on a free port. */

@@ -134,7 +134,7 @@ const schema = Joi.object({
 export function validateConfig(config: AiProxyConfig): ResolvedConfig {
   const problems: ConfigProblem[] = [];
   const input = foldShortForm(config, problems);
-  const { error, value } = schema.validate(input, { abortEarly: false, convert: false });
+  const { error, value } = schema.validate(input, { abortEarly: false, convert: false }) as { error?: Joi.ValidationError; value: unknown };
   if (error) {
     // Joi reports a wrong type twice for `valid()` fields ("must be one of", "must be a string"): keep the first.
     const seen = new Set(problems.map((p) => p.path));

@@ -101,7 +101,7 @@ function readNumber(body: Body, key: string, min: number, max: number, integer: 
 function readStop(v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
   throw new ProxyError(400, '"stop" must be a string or an array of strings');
 }
 

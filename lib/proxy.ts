@@ -80,10 +80,10 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
   // The http-proxy options, also for a request sent again (http-proxy-middleware hands them over per
   // request, so a retry must too).
   const sendOptions = { agent, changeOrigin: true, ignorePath: true, selfHandleResponse: true };
-  return createProxyMiddleware<IncomingMessage, ServerResponse>({
+  const middleware = createProxyMiddleware<IncomingMessage, ServerResponse>({
     // Replaced per request by `router`; http-proxy-middleware insists on having one.
     target: 'http://127.0.0.1',
-    router: (req) => targetOf(req)?.target as never,
+    router: (req) => targetOf(req)?.target,
     ...sendOptions,
     ejectPlugins: true,
     plugins: [
@@ -127,4 +127,23 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
       },
     ],
   });
+  // The middleware is async and hands its own failures to `next`; should that throw, the rejection
+  // must not become an unhandled rejection in the host server: it is a transport failure like any other.
+  return (req, res, next) => {
+    middleware(req, res, next).catch((err: unknown) => transportFailed(targetOf, req, res, err));
+  };
+}
+
+function transportFailed(targetOf: TargetOf, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  try {
+    const handlers = targetOf(req)?.handlers;
+    if (handlers) {
+      handlers.onError(err instanceof Error ? err : new Error(String(err)), req, res);
+      return;
+    }
+  } catch {
+    // The route cannot answer for itself: the bare 502 (or closing the connection) below.
+  }
+  if (!res.headersSent) res.writeHead(502).end();
+  else res.destroy();
 }

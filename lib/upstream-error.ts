@@ -100,13 +100,14 @@ export function readUpstreamError(o: Record<string, unknown>): UpstreamErrorFiel
 }
 
 function fromJson(value: unknown): { message: string; type?: string; code: string | null } {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (typeof v !== 'object' || v === null) return { message: String(v ?? ''), code: null };
+  const v: unknown = Array.isArray(value) ? value[0] : value;
+  // A JSON scalar (or nothing): its text as it is.
+  if (typeof v !== 'object' || v === null) return { message: typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v), code: null };
   const o = v as Record<string, unknown>;
   const found = readUpstreamError(o);
   if (found) return found.type === undefined ? { message: found.message, code: found.code } : { message: found.message, type: found.type, code: found.code };
   for (const key of ['message', 'detail']) {
-    if (typeof o[key] === 'string') return { message: o[key] as string, code: null };
+    if (typeof o[key] === 'string') return { message: o[key], code: null };
   }
   return { message: JSON.stringify(v).slice(0, MAX_MESSAGE), code: null };
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import { aiProxy } from '../../lib';
 import { post } from '../support/http-client';
-import { type ProxyApp, assertOpenAiError, chatBody, completionsBody, llama2Config, startApp } from '../support/proxy-app';
+import { type ProxyApp, assertOpenAiError, chatBody, llama2Config, startApp } from '../support/proxy-app';
 import { type FakeUpstream, startOllama, startTgi } from '../support/upstreams';
 
 let ollama: FakeUpstream;
@@ -100,7 +100,7 @@ describe('body', () => {
       body: stream,
       duplex: 'half',
       signal: AbortSignal.timeout(5000),
-    } as RequestInit);
+    });
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'request_too_large');
   });

@@ -36,10 +36,13 @@ const usage = `
   console.log(typeof mw, code);
 `;
 
-test('the tarball holds the build and the README, not the sources or tests', () => {
-  const files = readdirSync(join(project, 'node_modules', 'express-ai-proxy'));
-  assert.ok(files.includes('dist') && files.includes('README.md') && files.includes('package.json'));
-  assert.ok(!files.includes('lib') && !files.includes('test') && !files.includes('bench'), files.join(','));
+test('the tarball holds exactly dist/, the README, the licence and package.json (.npmignore)', () => {
+  const installed = join(project, 'node_modules', 'express-ai-proxy');
+  assert.deepEqual(readdirSync(installed).sort(), ['LICENSE', 'README.md', 'dist', 'package.json']);
+  const built = readdirSync(join(installed, 'dist'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  const notBuild = built.map((e) => e.name).filter((name) => !/\.(js|mjs|d\.ts|d\.mts)$/.test(name));
+  assert.deepEqual(notBuild, []);
+  assert.ok(built.some((e) => e.name === 'index.js') && built.some((e) => e.name === 'index.mjs'));
 });
 
 test('CommonJS require works', () => {

@@ -289,7 +289,7 @@ describe('StreamTranslator: garbage and errors mid-stream', () => {
       assert.equal(summary(d, c.setup.kind).text, c.before);
       assert.equal(d.done, false);
       assert.equal(d.error?.type, 'api_error');
-      assert.match(d.error!.message, /not valid JSON/);
+      assert.match(d.error.message, /not valid JSON/);
       assert.ok(!whole.text.includes('secret-payload'));
       assert.equal(whole.converter.outcome, 'error');
       for (const { label: cut, packets } of cuttings(c.bytes)) {
@@ -303,7 +303,7 @@ describe('StreamTranslator: garbage and errors mid-stream', () => {
     const d = decode(r.text);
     assert.equal(d.chunks.length, 0);
     assert.equal(d.error?.type, 'api_error');
-    assert.match(d.error!.message, /Ollama/);
+    assert.match(d.error.message, /Ollama/);
     assert.equal(r.converter.outcome, 'error');
   });
 
