@@ -12,7 +12,7 @@ const transportOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.scratch/', '.ci/', 'bench/results/', 'test/fixtures/**/*.json'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.scratch/', '.ci/', 'bench/results/'] },
   {
     files: ['**/*.{ts,mts,cts}'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],

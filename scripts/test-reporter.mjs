@@ -1,4 +1,3 @@
-// @ts-check
 // A compact reporter for node's test runner (`--test-reporter=./scripts/test-reporter.mjs`): one line
 // per test file, then every failure with its details (and the output of the file that failed), then
 // coverage of lib/ when the run collects it (--experimental-test-coverage), then the totals, last,
