@@ -28,10 +28,7 @@ export type ParentMessage =
   | { type: 'pace'; id: number; streamMs: number }
   | { type: 'stop' };
 export type ChildMessage =
-  | { type: 'ready'; port: number }
-  | { type: 'stats'; id: number; stats: ChildStats }
-  | { type: 'ack'; id: number }
-  | { type: 'error'; message: string };
+  { type: 'ready'; port: number } | { type: 'stats'; id: number; stats: ChildStats } | { type: 'ack'; id: number } | { type: 'error'; message: string };
 
 function send(msg: ChildMessage): void {
   process.send?.(msg);

@@ -42,9 +42,7 @@ export function spawnChild(rt: ChildRuntime, name: 'upstream' | 'proxies', arg: 
   const child: ChildProcess = fork(file, [JSON.stringify(arg)], {
     // With a CPU given, fork runs `taskset -c N node <nodeArgs> file arg`; taskset execs node in place,
     // so the IPC channel and the pid stay the same.
-    ...(opts.cpu === undefined
-      ? { execArgv: nodeArgs }
-      : { execPath: 'taskset', execArgv: ['-c', String(opts.cpu), process.execPath, ...nodeArgs] }),
+    ...(opts.cpu === undefined ? { execArgv: nodeArgs } : { execPath: 'taskset', execArgv: ['-c', String(opts.cpu), process.execPath, ...nodeArgs] }),
     env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -112,7 +112,12 @@ export function parseFlags(argv: string[]): BenchFlags {
     warmup: num(values.warmup, 2, 'warmup'),
     rounds: Math.max(1, Math.floor(num(values.rounds, 3, 'rounds'))),
     chunks: Math.max(1, Math.floor(num(values.chunks, 50, 'chunks'))),
-    rows: values.rows ? values.rows.split(',').map((r) => r.trim()).filter(Boolean) : [],
+    rows: values.rows
+      ? values.rows
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean)
+      : [],
     lib: oneOf(values.lib, ['dist', 'src'] as const, 'dist', 'lib'),
     cpuProf: values['cpu-prof'] ?? false,
     pin: !(values['no-pin'] ?? false),

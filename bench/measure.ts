@@ -73,22 +73,18 @@ export interface ProbeResult {
 /** POSTs `body` to `url` once and reads the whole answer. */
 export function probe(url: string, body: Buffer): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, agent: false },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            contentType: String(res.headers['content-type'] ?? ''),
-            body: Buffer.concat(parts).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length }, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(parts).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
     req.setTimeout(10_000, () => req.destroy(new Error(`probe of ${url} timed out`)));
     req.on('error', reject);
     req.end(body);

@@ -15,9 +15,22 @@ import { RouteObservability } from '../lib/observability/observation';
 import { aiProxyMetrics, type ObservabilityConfig } from '../lib';
 import { reportStatistics } from '../lib/statistics';
 
-const drop = { export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => undefined, forceFlush: async () => undefined };
+const drop = {
+  export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }),
+  shutdown: async () => undefined,
+  forceFlush: async () => undefined,
+};
 trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
-metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE }, exportIntervalMillis: 10_000 })] }));
+metrics.setGlobalMeterProvider(
+  new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE },
+        exportIntervalMillis: 10_000,
+      }),
+    ],
+  }),
+);
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
 const mode = process.argv[2] ?? 'both';
@@ -25,11 +38,21 @@ if (!['none', 'metrics', 'tracing', 'both'].includes(mode)) throw new Error(`mod
 const observability: ObservabilityConfig = {};
 if (mode === 'metrics' || mode === 'both') observability.metrics = aiProxyMetrics();
 if (mode === 'tracing' || mode === 'both') observability.tracing = true;
-const config = validateConfig({ route_type: 'llm/v1/chat', model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat' } }, observability });
+const config = validateConfig({
+  route_type: 'llm/v1/chat',
+  model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat' } },
+  observability,
+});
 const route = new RouteObservability(config, new URL(config.model.options.upstream_url));
 // Stand-ins with just what the observation touches (the real objects come with sockets).
 const req = { headers: { 'content-type': 'application/json' } } as never;
-const res = { setHeader() {}, getHeader() { return undefined; }, headersSent: false } as never;
+const res = {
+  setHeader() {},
+  getHeader() {
+    return undefined;
+  },
+  headersSent: false,
+} as never;
 const proxyReq = { setHeader() {} } as never;
 const llmReq = { model: 'llama2', stream: true, body: {} };
 function one() {
@@ -39,10 +62,15 @@ function one() {
   obs.firstToken();
   obs.streamEnded();
   const exchange = { obs, llmReq, clientGone: false, timedOut: false } as never;
-  reportStatistics(config, exchange, 200, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, undefined, { streamEnd: 'complete', finishReason: 'stop', relayedChunks: 5, upstreamStatus: 200 });
+  reportStatistics(config, exchange, 200, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, undefined, {
+    streamEnd: 'complete',
+    finishReason: 'stop',
+    relayedChunks: 5,
+    upstreamStatus: 200,
+  });
 }
 for (let i = 0; i < 20000; i++) one();
 const n = 100000;
 const t0 = performance.now();
 for (let i = 0; i < n; i++) one();
-process.stdout.write(`${mode}: ${((performance.now() - t0) * 1000 / n).toFixed(2)} µs/request\n`);
+process.stdout.write(`${mode}: ${(((performance.now() - t0) * 1000) / n).toFixed(2)} µs/request\n`);

@@ -60,10 +60,7 @@ export function ollamaChatJson(): Buffer {
 /** Ollama `/api/chat` NDJSON: one line per token, then the `done: true` line with the metrics. */
 export function ollamaChatNdjson(chunks: number): { lines: Buffer[]; last: Buffer } {
   const lines = tokens(chunks).map((t) =>
-    Buffer.from(
-      JSON.stringify({ model: 'llama2', created_at: CREATED_AT, message: { role: 'assistant', content: t }, done: false }) +
-        '\n',
-    ),
+    Buffer.from(JSON.stringify({ model: 'llama2', created_at: CREATED_AT, message: { role: 'assistant', content: t }, done: false }) + '\n'),
   );
   const last = Buffer.from(
     JSON.stringify({
@@ -110,9 +107,7 @@ export function openaiChatJson(): Buffer {
       created: 1741569952,
       model: 'llama2',
       system_fingerprint: 'fp_ollama',
-      choices: [
-        { index: 0, message: { role: 'assistant', content: toks.join('') }, logprobs: null, finish_reason: 'stop' },
-      ],
+      choices: [{ index: 0, message: { role: 'assistant', content: toks.join('') }, logprobs: null, finish_reason: 'stop' }],
       usage: { prompt_tokens: 34, completion_tokens: toks.length, total_tokens: 34 + toks.length },
     }),
   );
@@ -129,9 +124,7 @@ export function openaiChatSse(chunks: number): { lines: Buffer[]; last: Buffer }
       })}\n\n`,
     ),
   );
-  const last = Buffer.from(
-    `data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n` + 'data: [DONE]\n\n',
-  );
+  const last = Buffer.from(`data: ${JSON.stringify({ ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n` + 'data: [DONE]\n\n');
   return { lines, last };
 }
 

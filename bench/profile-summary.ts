@@ -90,14 +90,19 @@ export function formatProfile(file: string, root: string, top = 12): string {
   const idle = all.find((h) => h.name === '(idle)')?.selfPct ?? 0;
   // lib/ (tsx), dist/, or the private build `<out-dir>/.lib/` that run.ts makes when dist/ is stale.
   const own = summarise(file, root, /^(lib|dist)\/|(^|\/)\.lib\//);
-  const row = (h: HotFunction): string =>
-    `    ${h.selfPct.toFixed(1).padStart(5)}% self ${h.totalPct.toFixed(1).padStart(5)}% total  ${h.name}  ${h.where}`;
+  const row = (h: HotFunction): string => `    ${h.selfPct.toFixed(1).padStart(5)}% self ${h.totalPct.toFixed(1).padStart(5)}% total  ${h.name}  ${h.where}`;
   return [
     `  ${file} (idle ${idle.toFixed(1)}% of the profile; figures below are % of busy time)`,
     '   by self time, all code:',
-    ...everything.sort((a, b) => b.selfPct - a.selfPct).slice(0, top).map(row),
+    ...everything
+      .sort((a, b) => b.selfPct - a.selfPct)
+      .slice(0, top)
+      .map(row),
     '   lib/ (or dist/) functions by total time:',
-    ...own.sort((a, b) => b.totalPct - a.totalPct).slice(0, top).map(row),
+    ...own
+      .sort((a, b) => b.totalPct - a.totalPct)
+      .slice(0, top)
+      .map(row),
   ].join('\n');
 }
 

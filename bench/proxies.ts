@@ -51,7 +51,6 @@ function loadLib(entry: string): Lib {
   return require(entry) as Lib;
 }
 
-
 /**
  * The `observability` of a row. Tracing gets a real SDK, as an app would have: spans batched
  * and metrics aggregated in this process, then handed to exporters that drop them (the cost
@@ -65,12 +64,22 @@ function observabilityFor(observe: ProxyOptions['observe'], lib: Lib): Observabi
     const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
     const { W3CTraceContextPropagator, ExportResultCode } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
     const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-    const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-    const drop = { export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => undefined, forceFlush: async () => undefined };
+    const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } =
+      require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+    const drop = {
+      export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }),
+      shutdown: async () => undefined,
+      forceFlush: async () => undefined,
+    };
     api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
     api.metrics.setGlobalMeterProvider(
       new MeterProvider({
-        readers: [new PeriodicExportingMetricReader({ exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE }, exportIntervalMillis: 10_000 })],
+        readers: [
+          new PeriodicExportingMetricReader({
+            exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE },
+            exportIntervalMillis: 10_000,
+          }),
+        ],
       }),
     );
     api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -84,10 +93,7 @@ export function buildApp(opts: ProxyOptions): express.Express {
   const app = express();
   const upstream = `http://127.0.0.1:${opts.upstreamPort}`;
   if (opts.kind === 'passthrough') {
-    app.post(
-      clientPath('passthrough'),
-      createProxyMiddleware({ target: upstream, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }),
-    );
+    app.post(clientPath('passthrough'), createProxyMiddleware({ target: upstream, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
     return app;
   }
   const lib = loadLib(opts.entry);
@@ -99,7 +105,10 @@ export function buildApp(opts: ProxyOptions): express.Express {
       clientPath(opts.kind),
       lib.aiProxy({
         route_type: 'llm/v1/chat',
-        targets: urls.map((u, i) => ({ name: `t${i + 1}`, model: { provider: 'llama2' as const, name: 'llama2', options: { llama2_format: 'ollama' as const, upstream_url: u } } })),
+        targets: urls.map((u, i) => ({
+          name: `t${i + 1}`,
+          model: { provider: 'llama2' as const, name: 'llama2', options: { llama2_format: 'ollama' as const, upstream_url: u } },
+        })),
         balancer: { algorithm: 'round-robin' },
       }),
     );

@@ -45,9 +45,13 @@ function resolveLib(wanted: LibSource, outDir: string): LibChoice {
   }
   const out = path.join(outDir, '.lib');
   fs.rmSync(out, { recursive: true, force: true });
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', out, '--declaration', 'false'], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', out, '--declaration', 'false'],
+    {
+      stdio: 'inherit',
+    },
+  );
   return { entry: path.join(out, 'index.js'), tsx: false, note: `lib/ compiled by tsc into ${path.relative(ROOT, out)}/ (dist/ missing or older than lib/)` };
 }
 
@@ -134,7 +138,10 @@ async function main(): Promise<void> {
 
   if (flags.cpuProf && fs.existsSync(profDir)) {
     process.stdout.write('\nCPU profiles of the proxy processes:\n');
-    for (const f of fs.readdirSync(profDir).filter((x) => x.endsWith('.cpuprofile')).sort()) {
+    for (const f of fs
+      .readdirSync(profDir)
+      .filter((x) => x.endsWith('.cpuprofile'))
+      .sort()) {
       process.stdout.write(formatProfile(path.join(profDir, f), ROOT) + '\n');
     }
   }

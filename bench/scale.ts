@@ -33,15 +33,10 @@ async function rampStreams(spec: StreamSpec, request: Buffer, streams: number, r
 async function scaleOnce(rt: ChildRuntime, kind: ScaleKind, flags: BenchFlags, profDir: string): Promise<ScaleResult> {
   const upstream = await spawnChild(rt, 'upstream', { chunks: flags.scaleChunks, streamMs: 0 }, flags.pin ? { cpu: 0 } : {});
   try {
-    const proxy = await spawnChild(
-      rt,
-      'proxies',
-      { kind, entry: rt.libEntry, upstreamPort: upstream.port, agent: flags.agent } satisfies ProxyOptions,
-      {
-        ...(flags.pin ? { cpu: 1 } : {}),
-        ...(flags.cpuProf ? { cpuProf: { dir: profDir, name: `scale-${kind}.cpuprofile` } } : {}),
-      },
-    );
+    const proxy = await spawnChild(rt, 'proxies', { kind, entry: rt.libEntry, upstreamPort: upstream.port, agent: flags.agent } satisfies ProxyOptions, {
+      ...(flags.pin ? { cpu: 1 } : {}),
+      ...(flags.cpuProf ? { cpuProf: { dir: profDir, name: `scale-${kind}.cpuprofile` } } : {}),
+    });
     try {
       const body = chatRequestBody(true);
       const path = clientPath(kind);

@@ -75,8 +75,7 @@ const f = (n: number | undefined, digits: number): string => (n === undefined ||
 
 function render(head: string[], body: string[][], rightFrom: number): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]): string => cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -106,7 +105,10 @@ export function formatRows(rows: RowResult[]): string {
 
 /** The scale result as text. */
 export function formatScale(s: ScaleResult): string {
-  const errors = Object.entries(s.errors).map(([k, v]) => `${k}×${v}`).join(', ') || 'none';
+  const errors =
+    Object.entries(s.errors)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(', ') || 'none';
   return [
     `proxy: ${s.proxy} (upstream agent: ${s.agent}); ${s.streams} streams × ${s.chunksPerStream} chunks over ${s.streamMs} ms each, started over ${s.rampMs} ms`,
     `completed streams   ${s.completed} / ${s.streams}   (max in flight ${s.maxInFlight}; chunks received ${s.chunksReceived})`,

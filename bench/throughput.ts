@@ -44,9 +44,14 @@ function expectJson(p: ProbeResult, read: (j: unknown) => unknown): string {
 function checkToolCall(p: ProbeResult): string {
   if (p.status !== 200) return `HTTP ${p.status}: ${p.body.slice(0, 300)}`;
   try {
-    const choice = (JSON.parse(p.body) as { choices?: Array<{ finish_reason?: unknown; message?: { tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }> }).choices?.[0];
+    const choice = (
+      JSON.parse(p.body) as {
+        choices?: Array<{ finish_reason?: unknown; message?: { tool_calls?: Array<{ function?: { name?: unknown; arguments?: unknown } }> } }>;
+      }
+    ).choices?.[0];
     const fn = choice?.message?.tool_calls?.[0]?.function;
-    if (choice?.finish_reason !== 'tool_calls' || fn?.name !== 'get_weather' || typeof fn.arguments !== 'string') return `no tool call in ${p.body.slice(0, 300)}`;
+    if (choice?.finish_reason !== 'tool_calls' || fn?.name !== 'get_weather' || typeof fn.arguments !== 'string')
+      return `no tool call in ${p.body.slice(0, 300)}`;
     return (JSON.parse(fn.arguments) as { city?: unknown }).city === 'Paris' ? 'ok' : `wrong arguments: ${fn.arguments}`;
   } catch {
     return `not JSON: ${p.body.slice(0, 300)}`;
@@ -54,8 +59,7 @@ function checkToolCall(p: ProbeResult): string {
 }
 
 const ollamaText = (j: unknown): unknown => (j as { message?: { content?: unknown } } | null)?.message?.content;
-const openaiText = (j: unknown): unknown =>
-  (j as { choices?: Array<{ message?: { content?: unknown } }> } | null)?.choices?.[0]?.message?.content;
+const openaiText = (j: unknown): unknown => (j as { choices?: Array<{ message?: { content?: unknown } }> } | null)?.choices?.[0]?.message?.content;
 
 function checkNdjson(p: ProbeResult, chunks: number): string {
   if (p.status !== 200) return `HTTP ${p.status}: ${p.body.slice(0, 300)}`;
@@ -80,14 +84,52 @@ export const ROWS: RowSpec[] = [
   { name: 'raw', label: '3b aiProxy raw (TGI)', proxy: 'raw', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'openai', label: '3c aiProxy openai', proxy: 'openai', stream: false, ref: 'passthrough', check: (p) => expectJson(p, openaiText) },
   { name: 'ollama-tools', label: '3d aiProxy ollama tool call', proxy: 'ollama', stream: false, ref: 'ollama', check: checkToolCall, body: toolsRequestBody },
-  { name: 'ollama-metrics', label: '3e aiProxy ollama + Prometheus', proxy: 'ollama', observe: 'metrics', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
-  { name: 'ollama-tracing', label: '3f aiProxy ollama + OpenTelemetry SDK', proxy: 'ollama', observe: 'tracing', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  {
+    name: 'ollama-metrics',
+    label: '3e aiProxy ollama + Prometheus',
+    proxy: 'ollama',
+    observe: 'metrics',
+    stream: false,
+    ref: 'ollama',
+    check: (p) => expectJson(p, openaiText),
+  },
+  {
+    name: 'ollama-tracing',
+    label: '3f aiProxy ollama + OpenTelemetry SDK',
+    proxy: 'ollama',
+    observe: 'tracing',
+    stream: false,
+    ref: 'ollama',
+    check: (p) => expectJson(p, openaiText),
+  },
   { name: 'router', label: '3g aiProxyRouter ollama (/v1)', proxy: 'router', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
-  { name: 'balanced-3', label: '3h aiProxy ollama, 3 targets round-robin', proxy: 'balanced-3', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
-  { name: 'balanced-failover', label: '3i aiProxy ollama, 3 targets, 1 down', proxy: 'balanced-failover', stream: false, ref: 'ollama', check: (p) => expectJson(p, openaiText) },
+  {
+    name: 'balanced-3',
+    label: '3h aiProxy ollama, 3 targets round-robin',
+    proxy: 'balanced-3',
+    stream: false,
+    ref: 'ollama',
+    check: (p) => expectJson(p, openaiText),
+  },
+  {
+    name: 'balanced-failover',
+    label: '3i aiProxy ollama, 3 targets, 1 down',
+    proxy: 'balanced-failover',
+    stream: false,
+    ref: 'ollama',
+    check: (p) => expectJson(p, openaiText),
+  },
   { name: 'passthrough-stream', label: '4a HPM passthrough NDJSON stream', proxy: 'passthrough', stream: true, check: checkNdjson },
   { name: 'ollama-stream', label: '4b aiProxy ollama NDJSON→SSE', proxy: 'ollama', stream: true, ref: 'passthrough-stream', check: checkSse },
-  { name: 'ollama-stream-observed', label: '4c 4b + Prometheus + OpenTelemetry', proxy: 'ollama', observe: 'both', stream: true, ref: 'ollama-stream', check: checkSse },
+  {
+    name: 'ollama-stream-observed',
+    label: '4c 4b + Prometheus + OpenTelemetry',
+    proxy: 'ollama',
+    observe: 'both',
+    stream: true,
+    ref: 'ollama-stream',
+    check: checkSse,
+  },
 ];
 
 const CPU_PROXY = 1;
@@ -117,7 +159,13 @@ async function startRow(rt: ChildRuntime, spec: RowSpec, upstream: Child, flags:
     ? await spawnChild(
         rt,
         'proxies',
-        { kind: spec.proxy, entry: rt.libEntry, upstreamPort: upstream.port, agent: 'default', ...(spec.observe ? { observe: spec.observe } : {}) } satisfies ProxyOptions,
+        {
+          kind: spec.proxy,
+          entry: rt.libEntry,
+          upstreamPort: upstream.port,
+          agent: 'default',
+          ...(spec.observe ? { observe: spec.observe } : {}),
+        } satisfies ProxyOptions,
         {
           ...(flags.pin ? { cpu: CPU_PROXY } : {}),
           ...(flags.cpuProf ? { cpuProf: { dir: profDir, name: `${spec.name}.cpuprofile` } } : {}),

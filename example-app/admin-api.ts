@@ -40,7 +40,14 @@ export function unflatten(fields: Record<string, unknown>): Record<string, unkno
 }
 
 function kongError(res: Response, status: number, message: string, fields?: Record<string, string>): void {
-  res.status(status).json({ message, name: status === 400 ? 'schema violation' : status === 409 ? 'unique constraint violation' : 'not found', code: status === 400 ? 2 : status === 409 ? 5 : 3, ...(fields ? { fields } : {}) });
+  res
+    .status(status)
+    .json({
+      message,
+      name: status === 400 ? 'schema violation' : status === 409 ? 'unique constraint violation' : 'not found',
+      code: status === 400 ? 2 : status === 409 ? 5 : 3,
+      ...(fields ? { fields } : {}),
+    });
 }
 
 const ids = new WeakMap<object, string>();
@@ -77,7 +84,13 @@ export function adminApi(table: KongRoutes, opts: AdminOptions = {}): express.Ex
   const pluginJson = (r: KongRoute) => {
     const plugin = r.spec.plugins?.[0];
     if (!plugin) return undefined;
-    return { id: pluginIds.get(r.spec.name) ?? idOf(plugin), name: 'ai-proxy', enabled: true, route: { id: routeId(r.spec.name) }, config: redacted(plugin.config) };
+    return {
+      id: pluginIds.get(r.spec.name) ?? idOf(plugin),
+      name: 'ai-proxy',
+      enabled: true,
+      route: { id: routeId(r.spec.name) },
+      config: redacted(plugin.config),
+    };
   };
   const failed = (res: Response, err: unknown) => {
     if (!(err instanceof AiProxyConfigError)) throw err;
@@ -96,7 +109,12 @@ export function adminApi(table: KongRoutes, opts: AdminOptions = {}): express.Ex
     const name = body.name;
     if (typeof name === 'string' && table.get(name)) return kongError(res, 409, `UNIQUE violation detected on '{name="${name}"}'`);
     try {
-      const route = table.add({ name: name as string, paths: body.paths as string[], ...(body.methods ? { methods: body.methods as string[] } : {}), service: { name: req.params.service } });
+      const route = table.add({
+        name: name as string,
+        paths: body.paths as string[],
+        ...(body.methods ? { methods: body.methods as string[] } : {}),
+        service: { name: req.params.service },
+      });
       res.status(201).json(routeJson(route));
     } catch (err) {
       failed(res, err);
@@ -107,7 +125,8 @@ export function adminApi(table: KongRoutes, opts: AdminOptions = {}): express.Ex
     const route = find(String(req.params.route));
     if (!route) return kongError(res, 404, `route ${req.params.route} not found`);
     const body = unflatten(req.body ?? {});
-    if (body.name !== 'ai-proxy') return kongError(res, 400, `only the ai-proxy plugin is available here, got ${JSON.stringify(body.name)}`, { name: 'must be ai-proxy' });
+    if (body.name !== 'ai-proxy')
+      return kongError(res, 400, `only the ai-proxy plugin is available here, got ${JSON.stringify(body.name)}`, { name: 'must be ai-proxy' });
     if (route.spec.plugins?.length) return kongError(res, 409, `UNIQUE violation detected on '{name="ai-proxy",route={id="${routeId(route.spec.name)}"}}'`);
     try {
       let config = coerceConfig(body.config ?? {}) as AiProxyConfig;

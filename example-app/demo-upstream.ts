@@ -7,7 +7,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export const DEMO_ANSWER = 'This answer comes from the express-ai-proxy DEMO upstream, not from a model. Set UPSTREAM_URL to your Llama 2 server (e.g. Ollama).';
+export const DEMO_ANSWER =
+  'This answer comes from the express-ai-proxy DEMO upstream, not from a model. Set UPSTREAM_URL to your Llama 2 server (e.g. Ollama).';
 
 function vector(text: string): number[] {
   const v = Array.from({ length: 8 }, (_, i) => Math.sin((text.length + 1) * (i + 1)));
@@ -17,7 +18,10 @@ function vector(text: string): number[] {
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

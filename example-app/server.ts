@@ -44,7 +44,10 @@ let metrics: AiProxyMetrics | undefined;
 const ROUTES_FILE = env.ROUTES_FILE ?? path.join(__dirname, 'routes.yaml');
 const RESPONSE_STREAMING = env.RESPONSE_STREAMING as AiProxyConfig['response_streaming'];
 const EMBEDDINGS_MODEL = env.EMBEDDINGS_MODEL || 'nomic-embed-text';
-const MODEL_ALIASES = (env.MODEL_ALIASES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const MODEL_ALIASES = (env.MODEL_ALIASES ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 /** The Kong docs' placeholder hosts, pointed at a real (or the demo) server. */
 const PLACEHOLDER_HOSTS = new Set(['llama2-server.local', 'ollama-server.local']);
 
@@ -118,7 +121,8 @@ function exitWith(message: string): never {
 
 async function main(): Promise<void> {
   if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) exitWith(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
-  if (ADMIN_PORT !== undefined && (!Number.isInteger(ADMIN_PORT) || ADMIN_PORT < 0 || ADMIN_PORT > 65535)) exitWith(`ADMIN_PORT must be a port number or "off", got ${JSON.stringify(env.ADMIN_PORT)}`);
+  if (ADMIN_PORT !== undefined && (!Number.isInteger(ADMIN_PORT) || ADMIN_PORT < 0 || ADMIN_PORT > 65535))
+    exitWith(`ADMIN_PORT must be a port number or "off", got ${JSON.stringify(env.ADMIN_PORT)}`);
 
   let demo: Awaited<ReturnType<typeof startDemoUpstream>> | undefined;
   if (!env.UPSTREAM_URL) {
@@ -186,13 +190,16 @@ async function main(): Promise<void> {
     for (const w of warnings) console.warn(`warning: ${w}`);
     // Without a configured model name, the request has to name one.
     const modelField = MODEL_NAME ? '' : '"model":"llama2",';
-    const chatBody = ROUTE_TYPE === 'llm/v1/chat'
-      ? `{${modelField}"messages":[{"role":"system","content":"You are a mathematician"},{"role":"user","content":"What is 1+1?"}]}`
-      : `{${modelField}"prompt":"What is 1+1?"}`;
+    const chatBody =
+      ROUTE_TYPE === 'llm/v1/chat'
+        ? `{${modelField}"messages":[{"role":"system","content":"You are a mathematician"},{"role":"user","content":"What is 1+1?"}]}`
+        : `{${modelField}"prompt":"What is 1+1?"}`;
     console.log('\nTry it:\n');
     console.log(`curl -X POST ${base}/llama2-chat -H 'Content-Type: application/json' --data '${chatBody}'`);
     if (completionsUrl) {
-      console.log(`curl -N -X POST ${base}/llama2-completions -H 'Content-Type: application/json' --data '{${modelField}"stream":true,"prompt":"Once upon a time"}'`);
+      console.log(
+        `curl -N -X POST ${base}/llama2-completions -H 'Content-Type: application/json' --data '{${modelField}"stream":true,"prompt":"Once upon a time"}'`,
+      );
     }
   });
   server.on('error', (err) => exitWith(`cannot listen on ${HOST}:${PORT}: ${err.message}`));
@@ -203,7 +210,8 @@ async function main(): Promise<void> {
       const address = admin!.address();
       const port = typeof address === 'object' && address ? address.port : ADMIN_PORT;
       console.log(`admin API (Kong docs subset, no auth) on http://${ADMIN_HOST.includes(':') ? `[${ADMIN_HOST}]` : ADMIN_HOST}:${port}`);
-      if (!['127.0.0.1', '::1', 'localhost'].includes(ADMIN_HOST)) console.warn('warning: the admin API is reachable beyond this machine and has no authentication');
+      if (!['127.0.0.1', '::1', 'localhost'].includes(ADMIN_HOST))
+        console.warn('warning: the admin API is reachable beyond this machine and has no authentication');
     });
     admin.on('error', (err) => exitWith(`cannot listen on ${ADMIN_HOST}:${ADMIN_PORT} (admin API; ADMIN_PORT=off turns it off): ${err.message}`));
   }

@@ -141,7 +141,11 @@ class Route {
     }
     try {
       const body = readJsonBody(req, this.config.max_request_body_size, this.config.request_body_timeout);
-      if (body instanceof Promise) body.then((b) => this.forward(req, res, next, b, obs), (err) => this.fail(res, err, obs, undefined));
+      if (body instanceof Promise)
+        body.then(
+          (b) => this.forward(req, res, next, b, obs),
+          (err) => this.fail(res, err, obs, undefined),
+        );
       else this.forward(req, res, next, body, obs);
     } catch (err) {
       this.fail(res, err, obs, undefined);
@@ -232,7 +236,12 @@ class Route {
 
   /** An upstream status that is not a final 2xx/4xx/5xx answer cannot be relayed (Node may even throw on it). */
   private refuseStatus(res: ServerResponse, exchange: Exchange, status: number | undefined): void {
-    const error = new ProxyError(502, `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`, 'api_error', 'bad_upstream_status');
+    const error = new ProxyError(
+      502,
+      `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`,
+      'api_error',
+      'bad_upstream_status',
+    );
     log('upstream status refused: %s', status);
     exchange.obs.upstreamEnded(res);
     sendError(res, error, modelHeader(this.parts, exchange));
@@ -252,7 +261,11 @@ class Route {
     if (status === 404 && this.pathAdvice) {
       proxyRes.resume();
       exchange.obs.upstreamEnded(res);
-      sendError(res, new ProxyError(404, `the upstream answered 404: ${this.pathAdvice}`, 'invalid_request_error', 'upstream_path_not_found'), modelHeader(this.parts, exchange));
+      sendError(
+        res,
+        new ProxyError(404, `the upstream answered 404: ${this.pathAdvice}`, 'invalid_request_error', 'upstream_path_not_found'),
+        modelHeader(this.parts, exchange),
+      );
       reportStatistics(this.config, exchange, 404, undefined, undefined, { upstreamStatus: 404 });
       return;
     }
@@ -286,7 +299,12 @@ class Route {
     }
     const error = exchange.timedOut
       ? new ProxyError(504, timeoutMessage(exchange.deadlines?.expired, this.config), 'api_error', 'upstream_timeout')
-      : new ProxyError(502, `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`, 'api_error', 'upstream_unreachable');
+      : new ProxyError(
+          502,
+          `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, this.secrets)}`,
+          'api_error',
+          'upstream_unreachable',
+        );
     log('upstream failure: %s', error.message);
     exchange.obs.upstreamEnded(res);
     sendError(res, error, modelHeader(this.parts, exchange), this.secrets);

@@ -52,7 +52,8 @@ export function readJsonBody(req: RequestWithBody, limit: number, timeoutMs?: nu
       }
     };
     const onError = () => fail(new ProxyError(400, 'the request body could not be read'));
-    const onDecodeError = () => fail(new ProxyError(400, 'the request body could not be decoded as its Content-Encoding says', 'invalid_request_error', 'invalid_encoding'));
+    const onDecodeError = () =>
+      fail(new ProxyError(400, 'the request body could not be decoded as its Content-Encoding says', 'invalid_request_error', 'invalid_encoding'));
     const cleanup = () => {
       if (timer !== undefined) clearTimeout(timer);
       req.off('error', onError);
@@ -66,7 +67,13 @@ export function readJsonBody(req: RequestWithBody, limit: number, timeoutMs?: nu
       }
     };
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => fail(new ProxyError(408, `the request body did not arrive within ${timeoutMs} ms (request_body_timeout)`, 'invalid_request_error', 'request_timeout')), timeoutMs);
+      timer = setTimeout(
+        () =>
+          fail(
+            new ProxyError(408, `the request body did not arrive within ${timeoutMs} ms (request_body_timeout)`, 'invalid_request_error', 'request_timeout'),
+          ),
+        timeoutMs,
+      );
     }
     req.on('error', onError);
     source.on('data', onData);
@@ -114,5 +121,10 @@ function tooDeep(): ProxyError {
 }
 
 function tooLarge(limit: number): ProxyError {
-  return new ProxyError(413, `the request body is larger than the ${limit} bytes this route accepts (max_request_body_size)`, 'invalid_request_error', 'request_too_large');
+  return new ProxyError(
+    413,
+    `the request body is larger than the ${limit} bytes this route accepts (max_request_body_size)`,
+    'invalid_request_error',
+    'request_too_large',
+  );
 }

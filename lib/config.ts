@@ -51,7 +51,9 @@ export const DEFAULT_UPSTREAM_TIMEOUT = 60_000;
 /** A client that has not finished sending its body after this long is answered 408. */
 export const DEFAULT_REQUEST_BODY_TIMEOUT = 30_000;
 
-const headerName = Joi.string().min(1).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name');
+const headerName = Joi.string()
+  .min(1)
+  .pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name');
 /** Loading a large model from disk on a cold server takes minutes before its first byte. */
 export const DEFAULT_UPSTREAM_FIRST_BYTE_TIMEOUT = 300_000;
 /** Long enough for a few thousand tokens on a CPU-only server; bounds an upstream dripping bytes. */
@@ -91,7 +93,9 @@ const schema = Joi.object({
       }),
     }),
   auth: Joi.object({
-    header_name: Joi.string().min(1).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name'),
+    header_name: Joi.string()
+      .min(1)
+      .pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name'),
     // A trailing newline from a token file would make every upstream request throw in setHeader.
     header_value: Joi.string().pattern(/^[\t\x20-\x7e\x80-\xff]*$/, 'header value'),
     param_name: Joi.string().min(1),
@@ -161,7 +165,10 @@ function foldShortForm(config: unknown, problems: ConfigProblem[]): unknown {
     return model.options === undefined ? { ...config, model: { ...model, options: {} } } : config;
   }
   const options: Record<string, unknown> = isPlainObject(model.options) ? { ...model.options } : {};
-  for (const [key, short] of [['llama2_format', llama2_format], ['upstream_url', upstream_url]] as const) {
+  for (const [key, short] of [
+    ['llama2_format', llama2_format],
+    ['upstream_url', upstream_url],
+  ] as const) {
     if (short === undefined) continue;
     if (options[key] !== undefined && options[key] !== short) {
       problems.push({
@@ -188,15 +195,16 @@ function describe(detail: Joi.ValidationErrorItem): ConfigProblem {
   // Auth fields hold secrets, sometimes in the wrong field: never repeat a value given there.
   const secret = path.startsWith('auth.');
   if (detail.type.startsWith('string.pattern')) {
-    return { path, message: `${path} must be a valid ${String(ctx.name ?? 'value')}${secret ? (ctx.name === 'header value' ? ' (no line breaks or control characters)' : '') : `, got ${JSON.stringify(ctx.value)}`}` };
+    return {
+      path,
+      message: `${path} must be a valid ${String(ctx.name ?? 'value')}${secret ? (ctx.name === 'header value' ? ' (no line breaks or control characters)' : '') : `, got ${JSON.stringify(ctx.value)}`}`,
+    };
   }
   switch (detail.type) {
     case 'any.required':
       return {
         path,
-        message: requiredForLlama2.has(path)
-          ? `${path} is required for the llama2 provider (${hint})`
-          : `${path} is required${hint ? ` (${hint})` : ''}`,
+        message: requiredForLlama2.has(path) ? `${path} is required for the llama2 provider (${hint})` : `${path} is required${hint ? ` (${hint})` : ''}`,
       };
     case 'object.unknown': {
       const suggestion = closest(String(ctx.key), siblingKeys(detail.path));

@@ -17,8 +17,7 @@ export class AiProxyConfigError extends Error {
 
   constructor(details: ConfigProblem[]) {
     super(
-      `Invalid express-ai-proxy config (${details.length} problem${details.length === 1 ? '' : 's'}):\n` +
-        details.map((d) => `  - ${d.message}`).join('\n'),
+      `Invalid express-ai-proxy config (${details.length} problem${details.length === 1 ? '' : 's'}):\n` + details.map((d) => `  - ${d.message}`).join('\n'),
     );
     this.name = 'AiProxyConfigError';
     this.details = details;

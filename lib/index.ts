@@ -1,6 +1,15 @@
 export { aiProxy, type AiProxyMiddleware } from './ai-proxy';
 export { configWarnings } from './advice';
-export { KongRoutes, kongRoutes, loadRoutes, parseKongRoutes, type KongRoute, type KongRoutesMiddleware, type KongRouteSpec, type KongRoutesDocument } from './kong';
+export {
+  KongRoutes,
+  kongRoutes,
+  loadRoutes,
+  parseKongRoutes,
+  type KongRoute,
+  type KongRoutesMiddleware,
+  type KongRouteSpec,
+  type KongRoutesDocument,
+} from './kong';
 export { aiProxyRouter, type AiProxyRouterOptions, type AiProxyRouterRoute } from './router';
 export { coerceConfig, validateConfig, type ResolvedConfig } from './config';
 export { AiProxyConfigError, type ConfigProblem } from './errors';

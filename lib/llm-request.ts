@@ -70,7 +70,8 @@ export function resolveModel(requested: unknown, configured: string | undefined,
     throw new ProxyError(400, '"model" must be a string');
   }
   if (configured !== undefined) {
-    if (requested && requested !== configured && policy !== 'replace') throw new ProxyError(400, `cannot use own model - must be: ${configured}`, 'invalid_request_error', 'model_not_allowed');
+    if (requested && requested !== configured && policy !== 'replace')
+      throw new ProxyError(400, `cannot use own model - must be: ${configured}`, 'invalid_request_error', 'model_not_allowed');
     return configured;
   }
   if (!requested) throw new ProxyError(400, 'model parameter not found in the request body or in the plugin config: send "model"');

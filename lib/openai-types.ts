@@ -28,7 +28,12 @@ export interface TextCompletion {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; text: string; logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Array<Record<string, number>> } | null; finish_reason: FinishReason | null }>;
+  choices: Array<{
+    index: number;
+    text: string;
+    logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Array<Record<string, number>> } | null;
+    finish_reason: FinishReason | null;
+  }>;
   usage: Usage;
   [extra: string]: unknown;
 }

@@ -1,11 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Reads a whole (non-streamed) upstream answer, giving up past `limit` bytes. */
-export function readUpstreamBody(
-  proxyRes: IncomingMessage,
-  limit: number,
-  done: (err: Error | undefined, body: string) => void,
-): void {
+export function readUpstreamBody(proxyRes: IncomingMessage, limit: number, done: (err: Error | undefined, body: string) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false;

@@ -210,7 +210,13 @@ class StreamRelay {
 
   private detail(): StatisticsDetail {
     const t = this.translator;
-    return { streamEnd: t.outcome, upstreamCut: this.cut, finishReason: t.finishReason, relayedChunks: t.contentChunks, upstreamStatus: this.proxyRes.statusCode };
+    return {
+      streamEnd: t.outcome,
+      upstreamCut: this.cut,
+      finishReason: t.finishReason,
+      relayedChunks: t.contentChunks,
+      upstreamStatus: this.proxyRes.statusCode,
+    };
   }
 
   private finish(last: string): void {

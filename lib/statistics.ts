@@ -112,7 +112,14 @@ function publish(config: ResolvedConfig, obs: Observation, stats: ProxyStatistic
   if (!config.logging.log_statistics) return;
   logStats(
     '%s %s id=%s outcome=%s status=%d prompt_tokens=%d completion_tokens=%d latency_ms=%d',
-    stats.route_type, stats.model, stats.request_id, stats.outcome, stats.status, stats.prompt_tokens, stats.completion_tokens, stats.latency_ms,
+    stats.route_type,
+    stats.model,
+    stats.request_id,
+    stats.outcome,
+    stats.status,
+    stats.prompt_tokens,
+    stats.completion_tokens,
+    stats.latency_ms,
   );
   const hook = config.logging.on_statistics;
   if (!hook) return;

@@ -39,7 +39,15 @@ const typeByStatus: Record<number, string> = {
   429: 'rate_limit_error',
 };
 
-const OPENAI_TYPES = new Set(['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'api_error', 'server_error']);
+const OPENAI_TYPES = new Set([
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'not_found_error',
+  'rate_limit_error',
+  'api_error',
+  'server_error',
+]);
 
 /**
  * The status an error kind implies when no status came with it (inside a stream): TGI's
@@ -77,7 +85,9 @@ function knownCode(e: UpstreamErrorFacts): string | undefined {
   if (tags.some((t) => t === 'exceed_context_size_error' || t === 'context_length_exceeded')) return 'context_length_exceeded';
   // llama.cpp ("exceeds the available context size", "Context size has been exceeded"), vLLM and
   // OpenAI ("maximum context length"), TGI ("`inputs` tokens + `max_new_tokens` must be <= …").
-  if (has('available context size', 'context size has been exceeded', 'maximum context length', 'context length exceeded', 'tokens + `max_new_tokens` must be')) {
+  if (
+    has('available context size', 'context size has been exceeded', 'maximum context length', 'context length exceeded', 'tokens + `max_new_tokens` must be')
+  ) {
     return 'context_length_exceeded';
   }
   if (tags.some((t) => t === 'model_not_found')) return 'model_not_found';

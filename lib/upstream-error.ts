@@ -52,7 +52,7 @@ export function htmlTitle(html: string): string | undefined {
     if (lt !== -1 && lt < nameEnd) lt = lower.indexOf('<', nameEnd);
     if (lt === -1 && at >= 0) lt = lower.indexOf('<', nameEnd);
     const c = lower.charCodeAt(nameEnd);
-    const nameEnds = c === 62 /* > */ || c === 32 || c === 9 || c === 10 || c === 13 || c === 47 /* / */;
+    const nameEnds = c === 62 /* > */ || c === 32 || c === 9 || c === 10 || c === 13 || c === 47; /* / */
     if (nameEnds && (lt === -1 || lt > gt)) {
       const close = lower.indexOf('<', gt + 1);
       if (close === -1 || !lower.startsWith('</title>', close)) return undefined;

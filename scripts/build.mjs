@@ -8,9 +8,6 @@ rmSync('dist', { recursive: true, force: true });
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 
 const names = Object.keys(createRequire(import.meta.url)('../dist/index.js')).filter((n) => n !== '__esModule');
-writeFileSync(
-  'dist/index.mjs',
-  `import cjs from './index.js';\nexport const { ${names.join(', ')} } = cjs;\n`,
-);
+writeFileSync('dist/index.mjs', `import cjs from './index.js';\nexport const { ${names.join(', ')} } = cjs;\n`);
 writeFileSync('dist/index.d.mts', `export * from './index.js';\n`);
 console.log(`built dist/ (exports: ${names.join(', ')})`);

@@ -87,7 +87,11 @@ export class BalancedRoute {
     const first = this.targets[0]!.parts.config;
     try {
       const body = readJsonBody(req, first.max_request_body_size);
-      if (body instanceof Promise) body.then((b) => this.dispatch(req, res, b, obs), (err) => answerFailure(res, err));
+      if (body instanceof Promise)
+        body.then(
+          (b) => this.dispatch(req, res, b, obs),
+          (err) => answerFailure(res, err),
+        );
       else this.dispatch(req, res, body, obs);
     } catch (err) {
       answerFailure(res, err);
@@ -378,9 +382,15 @@ class Dispatch {
   }
 
   private transportError(t: TargetRuntime, kind: AttemptFailure, err: Error & { code?: string }): ProxyError {
-    if (this.totalExpired) return new ProxyError(504, `no answer within ${this.b.upstream_total_timeout} ms (upstream_total_timeout)`, 'api_error', 'upstream_timeout');
+    if (this.totalExpired)
+      return new ProxyError(504, `no answer within ${this.b.upstream_total_timeout} ms (upstream_total_timeout)`, 'api_error', 'upstream_timeout');
     if (kind === 'timeout') return new ProxyError(504, `target ${t.name} timed out: ${redact(err.message, t.parts.secrets)}`, 'api_error', 'upstream_timeout');
-    return new ProxyError(502, `target ${t.name} could not be reached or failed mid-answer: ${redact(err.code ?? err.message, t.parts.secrets)}`, 'api_error', 'upstream_unreachable');
+    return new ProxyError(
+      502,
+      `target ${t.name} could not be reached or failed mid-answer: ${redact(err.code ?? err.message, t.parts.secrets)}`,
+      'api_error',
+      'upstream_unreachable',
+    );
   }
 
   private may(criterion: FailoverCriterion): boolean {
@@ -454,7 +464,11 @@ class Dispatch {
     this.totalExpired = true;
     if (this.ended) return;
     if (this.cancelQueue) {
-      this.endWithError(new ProxyError(504, `no answer within ${this.b.upstream_total_timeout} ms (upstream_total_timeout)`, 'api_error', 'upstream_timeout'), this.exchange, undefined);
+      this.endWithError(
+        new ProxyError(504, `no answer within ${this.b.upstream_total_timeout} ms (upstream_total_timeout)`, 'api_error', 'upstream_timeout'),
+        this.exchange,
+        undefined,
+      );
       return;
     }
     if (this.exchange) this.exchange.timedOut = true;

@@ -43,12 +43,18 @@ export interface ResolvedBalancedConfig {
 
 const criteria: FailoverCriterion[] = ['error', 'timeout', 'http_429', 'http_500', 'http_502', 'http_503', 'http_504', 'http_403', 'http_404'];
 const ms = () => Joi.number().integer().greater(0);
-const headerName = () => Joi.string().min(1).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name');
+const headerName = () =>
+  Joi.string()
+    .min(1)
+    .pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'HTTP header name');
 
 const balancerSchema = Joi.object({
   algorithm: Joi.string().valid('round-robin', 'least-connections', 'lowest-latency', 'consistent-hashing', 'priority').default('round-robin'),
   retries: Joi.number().integer().min(0).max(20).default(2),
-  failover_criteria: Joi.array().items(Joi.string().valid(...criteria)).unique().default(['error', 'timeout', 'http_429', 'http_500', 'http_502', 'http_503', 'http_504']),
+  failover_criteria: Joi.array()
+    .items(Joi.string().valid(...criteria))
+    .unique()
+    .default(['error', 'timeout', 'http_429', 'http_500', 'http_502', 'http_503', 'http_504']),
   retry_budget: ms(),
   connect_timeout: ms().default(10_000),
   upstream_first_byte_timeout: ms().default(300_000),
@@ -84,7 +90,10 @@ const balancerSchema = Joi.object({
 
 // The model/auth/agent of a target are checked by the single-upstream schema, with its messages.
 const targetSchema = Joi.object({
-  name: Joi.string().min(1).max(64).pattern(/^[A-Za-z0-9._-]+$/, 'target name (letters, digits, ".", "_", "-")'),
+  name: Joi.string()
+    .min(1)
+    .max(64)
+    .pattern(/^[A-Za-z0-9._-]+$/, 'target name (letters, digits, ".", "_", "-")'),
   model: Joi.any().required(),
   auth: Joi.any(),
   agent: Joi.any(),

@@ -8,7 +8,13 @@ const PROMPT_PREFIX = 512;
  * `messages` (role and content; later turns are left out so every turn of one chat maps to the same
  * target). Undefined when the request carries none.
  */
-export function hashKey(on: 'header' | 'messages', header: string | undefined, count: number, headers: IncomingHttpHeaders, body: Record<string, unknown>): string | undefined {
+export function hashKey(
+  on: 'header' | 'messages',
+  header: string | undefined,
+  count: number,
+  headers: IncomingHttpHeaders,
+  body: Record<string, unknown>,
+): string | undefined {
   if (on === 'header') {
     const v = headers[header!.toLowerCase()];
     const s = Array.isArray(v) ? v[0] : v;

@@ -36,7 +36,10 @@ export class HealthChecker {
   private readonly checking = new Set<number>();
   private closed = false;
 
-  constructor(targets: TargetRuntime[], private readonly opts: ResolvedBalancer['health_checks']) {
+  constructor(
+    targets: TargetRuntime[],
+    private readonly opts: ResolvedBalancer['health_checks'],
+  ) {
     for (const t of targets) {
       const timer = setInterval(() => this.check(t), opts.interval);
       timer.unref();
@@ -70,7 +73,15 @@ export class HealthChecker {
       this.checking.delete(t.index);
       this.record(t, ok, why);
     };
-    const req = request({ protocol: t.url.protocol, hostname: t.url.hostname.replace(/^\[|\]$/g, ''), port: t.url.port || undefined, method: 'GET', path, headers, agent: t.agent });
+    const req = request({
+      protocol: t.url.protocol,
+      hostname: t.url.hostname.replace(/^\[|\]$/g, ''),
+      port: t.url.port || undefined,
+      method: 'GET',
+      path,
+      headers,
+      agent: t.agent,
+    });
     this.pending.add(req);
     const timer = setTimeout(() => {
       settle(false, 'timed out');

@@ -25,7 +25,10 @@ export class PeakEwma implements Algorithm {
   private readonly now: () => number;
   private readonly random: () => number;
 
-  constructor(size: number, private readonly opts: PeakEwmaOptions) {
+  constructor(
+    size: number,
+    private readonly opts: PeakEwmaOptions,
+  ) {
     this.cost = new Array<number>(size).fill(0);
     this.stamp = new Array<number>(size).fill(0);
     this.now = opts.now ?? (() => performance.now());

@@ -12,7 +12,22 @@ import type { ResolvedBalancer, ResolvedTarget } from './config';
 import { Limiter } from './limiter';
 
 // Hop-by-hop and framing headers of the client's request never go upstream (http-proxy drops the same).
-const notForwarded = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'accept-encoding', 'content-type', 'accept']);
+const notForwarded = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  'accept-encoding',
+  'content-type',
+  'accept',
+]);
 
 /**
  * One target at run time: its format and paths worked out once (as a single-upstream route does),
@@ -39,7 +54,10 @@ export class TargetRuntime {
   /** Only for the `Exchange` shape; the balanced route does its own transport. */
   private readonly upstream: UpstreamTarget;
 
-  constructor(readonly spec: ResolvedTarget, balancer: ResolvedBalancer) {
+  constructor(
+    readonly spec: ResolvedTarget,
+    balancer: ResolvedBalancer,
+  ) {
     const config = spec.config;
     const options = config.model.options;
     this.name = spec.name;
@@ -50,7 +68,12 @@ export class TargetRuntime {
     this.agent = config.agent ?? defaultAgent(this.url);
     const rawDialect = rawDialectFor(this.url.pathname, options.raw_dialect);
     this.format = getFormat(options.llama2_format);
-    this.parts = { config, format: this.format, ctx: { routeType: config.route_type, format: options.llama2_format, rawDialect }, secrets: secretsOf(config.auth) };
+    this.parts = {
+      config,
+      format: this.format,
+      ctx: { routeType: config.route_type, format: options.llama2_format, rawDialect },
+      secrets: secretsOf(config.auth),
+    };
     const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(this.url.pathname, rawDialect) : this.url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
     this.basePath = this.url.pathname + this.url.search;
@@ -76,7 +99,17 @@ export class TargetRuntime {
     applyAuthBody(upstreamBody, body, this.parts.config.auth);
     let path = llmReq.stream ? this.streamPath : this.basePath;
     if (this.pathPerRequest) path = withAuthQuery(path, clientUrl, this.parts.config.auth);
-    return { llmReq, payload: Buffer.from(JSON.stringify(upstreamBody)), path, upstream: this.upstream, startedAt: obs.startedAt, obs, proxyReq: undefined, timedOut: false, clientGone: false };
+    return {
+      llmReq,
+      payload: Buffer.from(JSON.stringify(upstreamBody)),
+      path,
+      upstream: this.upstream,
+      startedAt: obs.startedAt,
+      obs,
+      proxyReq: undefined,
+      timedOut: false,
+      clientGone: false,
+    };
   }
 
   /** Upstream request headers: the client's end-to-end headers, then ours, then the configured auth. */

@@ -86,7 +86,8 @@ function readContent(content: unknown, i: number, target: ContractTarget, messag
       }
       // Ollama takes the bare base64 payload.
       const comma = url.indexOf(',');
-      if (comma === -1 || !url.slice(0, comma).endsWith(';base64')) throw invalidValue(`${param}.image_url.url`, 'must be a base64 data: URL (data:image/png;base64,…)');
+      if (comma === -1 || !url.slice(0, comma).endsWith(';base64'))
+        throw invalidValue(`${param}.image_url.url`, 'must be a base64 data: URL (data:image/png;base64,…)');
       (message.images ??= []).push(url.slice(comma + 1));
     } else if (target !== 'openai') {
       const type = isObject(part) && typeof part.type === 'string' ? part.type : typeof part;

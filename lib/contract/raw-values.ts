@@ -44,7 +44,8 @@ function llamaCppLogitBias(value: unknown): Array<[number, number]> | undefined 
   for (const [key, bias] of Object.entries(value as Record<string, unknown>)) {
     const id = Number(key);
     if (!/^\d{1,9}$/.test(key) || !Number.isInteger(id)) throw invalidValue('logit_bias', `keys must be token ids, got ${JSON.stringify(key.slice(0, 40))}`);
-    if (typeof bias !== 'number' || !Number.isFinite(bias) || bias < -100 || bias > 100) throw invalidValue('logit_bias', 'biases must be numbers between -100 and 100');
+    if (typeof bias !== 'number' || !Number.isFinite(bias) || bias < -100 || bias > 100)
+      throw invalidValue('logit_bias', 'biases must be numbers between -100 and 100');
     out.push([id, bias]);
   }
   return out.length > 0 ? out : undefined;

@@ -169,7 +169,7 @@ const CHAT: Record<string, FieldRow> = {
     ollama: mapped('`options.num_predict`'),
     tgi: mapped('`parameters.max_new_tokens`'),
     llamacpp: mapped('`n_predict`'),
-    openai: mapped('passed; the config\'s `max_tokens` replaces it'),
+    openai: mapped("passed; the config's `max_tokens` replaces it"),
   },
   logprobs: {
     ollama: mapped('`logprobs` → `choices[].logprobs.content`'),

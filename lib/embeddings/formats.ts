@@ -34,9 +34,11 @@ export function embeddingsDialect(config: ResolvedConfig): EmbeddingsDialect {
 
 function vectorOf(value: unknown, where: string): number[] {
   if (typeof value === 'string') return base64ToFloats(value);
-  if (!Array.isArray(value) || value.length === 0) throw new UpstreamFormatError(`cannot read the embedding at ${where}: expected an array of numbers; got ${describe(value)}`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new UpstreamFormatError(`cannot read the embedding at ${where}: expected an array of numbers; got ${describe(value)}`);
   for (const n of value) {
-    if (typeof n !== 'number' || !Number.isFinite(n)) throw new UpstreamFormatError(`cannot read the embedding at ${where}: expected finite numbers; got ${describe(n)}`);
+    if (typeof n !== 'number' || !Number.isFinite(n))
+      throw new UpstreamFormatError(`cannot read the embedding at ${where}: expected finite numbers; got ${describe(n)}`);
   }
   return value as number[];
 }
@@ -51,11 +53,16 @@ function llamaCppVectors(body: unknown): number[][] {
     let e = item.embedding;
     if (Array.isArray(e) && Array.isArray(e[0])) {
       if (e.length !== 1) {
-        throw new UpstreamFormatError('llama.cpp answered one vector per token (pooling "none"): start llama-server with --embeddings --pooling mean (or cls, last)');
+        throw new UpstreamFormatError(
+          'llama.cpp answered one vector per token (pooling "none"): start llama-server with --embeddings --pooling mean (or cls, last)',
+        );
       }
       e = e[0];
     }
-    out[typeof item.index === 'number' && Number.isInteger(item.index) && item.index >= 0 && item.index < items.length ? item.index : i] = vectorOf(e, `[${i}]`);
+    out[typeof item.index === 'number' && Number.isInteger(item.index) && item.index >= 0 && item.index < items.length ? item.index : i] = vectorOf(
+      e,
+      `[${i}]`,
+    );
   });
   return out;
 }
@@ -74,7 +81,8 @@ function openaiVectors(body: unknown): number[][] {
   const data: unknown[] = body.data;
   const out: number[][] = [];
   data.forEach((item: unknown, i: number) => {
-    const index = isRecord(item) && typeof item.index === 'number' && Number.isInteger(item.index) && item.index >= 0 && item.index < data.length ? item.index : i;
+    const index =
+      isRecord(item) && typeof item.index === 'number' && Number.isInteger(item.index) && item.index >= 0 && item.index < data.length ? item.index : i;
     out[index] = vectorOf(isRecord(item) ? item.embedding : undefined, `data[${i}]`);
   });
   return out;

@@ -20,7 +20,12 @@ export function toEmbeddingsRequest(body: Record<string, unknown>, config: Resol
   if (!passThrough) {
     for (const key of Object.keys(body)) {
       if (!MAPPED.has(key) && body[key] !== undefined && body[key] !== null) {
-        throw new ProxyError(400, `"${key}" is not supported by this ${config.model.options.llama2_format} embeddings upstream`, 'invalid_request_error', 'unsupported_parameter');
+        throw new ProxyError(
+          400,
+          `"${key}" is not supported by this ${config.model.options.llama2_format} embeddings upstream`,
+          'invalid_request_error',
+          'unsupported_parameter',
+        );
       }
     }
   }
@@ -31,7 +36,12 @@ export function toEmbeddingsRequest(body: Record<string, unknown>, config: Resol
       throw new ProxyError(400, '"dimensions" must be an integer >= 1', 'invalid_request_error', 'invalid_value');
     }
     if (config.model.options.llama2_format === 'raw') {
-      throw new ProxyError(400, '"dimensions" is not supported by this raw embeddings upstream (llama.cpp / TEI return the model\'s full size)', 'invalid_request_error', 'unsupported_parameter');
+      throw new ProxyError(
+        400,
+        '"dimensions" is not supported by this raw embeddings upstream (llama.cpp / TEI return the model\'s full size)',
+        'invalid_request_error',
+        'unsupported_parameter',
+      );
     }
     embedding.dimensions = dimensions;
   }
@@ -52,7 +62,8 @@ function readInput(input: unknown, passThrough: boolean): Pick<EmbeddingRequest,
     // Token arrays: an OpenAI-compatible server may take them; the others embed text only.
     if (passThrough && input.every((t) => typeof t === 'number' || Array.isArray(t))) return { input: [], single: false };
   }
-  if (Array.isArray(input) && input.length > MAX_INPUTS) throw new ProxyError(400, `"input" has more than ${MAX_INPUTS} items`, 'invalid_request_error', 'invalid_value');
+  if (Array.isArray(input) && input.length > MAX_INPUTS)
+    throw new ProxyError(400, `"input" has more than ${MAX_INPUTS} items`, 'invalid_request_error', 'invalid_value');
   throw new ProxyError(400, 'this llm/v1/embeddings route expects "input": a string or a non-empty array of strings', 'invalid_request_error', 'invalid_value');
 }
 

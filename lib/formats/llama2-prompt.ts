@@ -35,7 +35,7 @@ function refuseSpecial(found: string, where: string): ProxyError {
   return new ProxyError(
     400,
     `special tags are not allowed as part of the prompt: ${where} contains '${found}'; ` +
-      'the Llama 2 template and the server\'s tokenizer would read [INST], [/INST], <<SYS>>, <</SYS>>, <s>, </s> and <unk> as control tokens',
+      "the Llama 2 template and the server's tokenizer would read [INST], [/INST], <<SYS>>, <</SYS>>, <s>, </s> and <unk> as control tokens",
     'invalid_request_error',
   );
 }

@@ -43,9 +43,7 @@ export function fromOllama(body: unknown, req: LlmRequest, ctx: FormatContext): 
   if (!isRecord(body) || text === undefined) {
     const err = isRecord(body) ? streamError(body) : undefined;
     throw new UpstreamFormatError(
-      err
-        ? `Ollama answered with an error: ${err.message}`
-        : `cannot read the Ollama answer: expected message.content or response; got ${describe(body)}`,
+      err ? `Ollama answered with an error: ${err.message}` : `cannot read the Ollama answer: expected message.content or response; got ${describe(body)}`,
     );
   }
   if (body.done === false) throw new IncompleteUpstreamAnswerError('Ollama marked its answer unfinished (done: false)');
@@ -94,6 +92,5 @@ export const ollamaFormat: Format = {
   fromUpstream: fromOllama,
   streamFraming: 'ndjson',
   fastStreamText: (line: string, req: LlmRequest) => ollamaFastText(line, req.kind === 'chat'),
-  fromStreamMessage: (message: unknown, _req: LlmRequest, _ctx: FormatContext, _state: StreamState) =>
-    fromOllamaStreamLine(message),
+  fromStreamMessage: (message: unknown, _req: LlmRequest, _ctx: FormatContext, _state: StreamState) => fromOllamaStreamLine(message),
 };

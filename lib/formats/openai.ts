@@ -94,9 +94,7 @@ export function fromOpenAIStreamMessage(message: unknown): StreamEvent[] {
   }
   const chunk: Record<string, unknown> = { ...message };
   if (Array.isArray(message.choices)) {
-    chunk.choices = message.choices.map((c: unknown) =>
-      isRecord(c) && 'finish_reason' in c ? { ...c, finish_reason: mapChoiceFinish(c.finish_reason) } : c,
-    );
+    chunk.choices = message.choices.map((c: unknown) => (isRecord(c) && 'finish_reason' in c ? { ...c, finish_reason: mapChoiceFinish(c.finish_reason) } : c));
   }
   const event: StreamEvent = { type: 'chunk', chunk };
   if (isRecord(message.usage)) event.usage = normaliseUsage(message.usage);
@@ -108,6 +106,5 @@ export const openaiFormat: Format = {
   toUpstream: (req: LlmRequest) => toOpenAIRequest(req),
   fromUpstream: fromOpenAI,
   streamFraming: 'sse',
-  fromStreamMessage: (message: unknown, _req: LlmRequest, _ctx: FormatContext, _state: StreamState) =>
-    fromOpenAIStreamMessage(message),
+  fromStreamMessage: (message: unknown, _req: LlmRequest, _ctx: FormatContext, _state: StreamState) => fromOpenAIStreamMessage(message),
 };

@@ -45,4 +45,3 @@ export function tgiLogprobs(tokens: unknown[], topTokens: unknown[] | undefined,
   });
   return out.length > 0 ? out : undefined;
 }
-

@@ -193,7 +193,9 @@ function logprobsOf(body: unknown, req: LlmRequest, ctx: FormatContext): unknown
   if (ctx.rawDialect === 'llamacpp') return isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
   const item = Array.isArray(body) ? body[0] : body;
   const details = isRecord(item) && isRecord(item.details) ? item.details : undefined;
-  return details && Array.isArray(details.tokens) ? tgiLogprobs(details.tokens, Array.isArray(details.top_tokens) ? details.top_tokens : undefined, top) : undefined;
+  return details && Array.isArray(details.tokens)
+    ? tgiLogprobs(details.tokens, Array.isArray(details.top_tokens) ? details.top_tokens : undefined, top)
+    : undefined;
 }
 
 // The prompt sent for a request, so an echo can be stripped without rendering the template again.

@@ -12,7 +12,10 @@ function loadYaml(): YamlModule {
     return require('yaml') as YamlModule;
   } catch {
     throw new AiProxyConfigError([
-      { path: 'file', message: 'reading a YAML routes file needs the optional peer dependency "yaml": npm install yaml (or give a .json file or a spec object)' },
+      {
+        path: 'file',
+        message: 'reading a YAML routes file needs the optional peer dependency "yaml": npm install yaml (or give a .json file or a spec object)',
+      },
     ]);
   }
 }
@@ -23,13 +26,17 @@ export function readRoutesFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AiProxyConfigError([{ path: 'file', message: `cannot read the routes file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+    throw new AiProxyConfigError([
+      { path: 'file', message: `cannot read the routes file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` },
+    ]);
   }
   try {
     return file.endsWith('.json') ? JSON.parse(text) : loadYaml().parse(text);
   } catch (err) {
     if (err instanceof AiProxyConfigError) throw err;
-    throw new AiProxyConfigError([{ path: 'file', message: `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}` }]);
+    throw new AiProxyConfigError([
+      { path: 'file', message: `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}` },
+    ]);
   }
 }
 

@@ -19,16 +19,24 @@ export interface KongRouteSpec {
 }
 
 /** A routes document: one route (the docs' YAML), `{ routes: [...] }` (decK, optionally under `services[].routes`), or an array. */
-export type KongRoutesDocument = KongRouteSpec | KongRouteSpec[] | { _format_version?: string; routes?: KongRouteSpec[]; services?: { name?: string; routes?: KongRouteSpec[] }[] };
+export type KongRoutesDocument =
+  KongRouteSpec | KongRouteSpec[] | { _format_version?: string; routes?: KongRouteSpec[]; services?: { name?: string; routes?: KongRouteSpec[] }[] };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 const routeSchema = Joi.object({
   id: Joi.string(),
-  name: Joi.string().pattern(/^[A-Za-z0-9._~-]+$/, 'route name').required(),
-  paths: Joi.array().items(Joi.string().pattern(/^(~|\/)/, 'path starting with "/" or "~"')).min(1).required(),
+  name: Joi.string()
+    .pattern(/^[A-Za-z0-9._~-]+$/, 'route name')
+    .required(),
+  paths: Joi.array()
+    .items(Joi.string().pattern(/^(~|\/)/, 'path starting with "/" or "~"'))
+    .min(1)
+    .required(),
   methods: Joi.array().items(Joi.string().valid(...METHODS)),
-  plugins: Joi.array().items(Joi.object({ name: Joi.string().valid('ai-proxy').required(), config: Joi.object().required(), id: Joi.string(), enabled: Joi.boolean() })).max(1),
+  plugins: Joi.array()
+    .items(Joi.object({ name: Joi.string().valid('ai-proxy').required(), config: Joi.object().required(), id: Joi.string(), enabled: Joi.boolean() }))
+    .max(1),
   service: Joi.any(),
   tags: Joi.array().items(Joi.string()),
   protocols: Joi.array().items(Joi.string().valid('http', 'https')),
@@ -42,7 +50,11 @@ function routesOf(doc: unknown): unknown[] {
     const d = doc as Record<string, unknown>;
     if ('routes' in d || 'services' in d) {
       const own = Array.isArray(d.routes) ? d.routes : [];
-      const nested = Array.isArray(d.services) ? d.services.flatMap((s) => (typeof s === 'object' && s !== null && Array.isArray((s as { routes?: unknown }).routes) ? (s as { routes: unknown[] }).routes : [])) : [];
+      const nested = Array.isArray(d.services)
+        ? d.services.flatMap((s) =>
+            typeof s === 'object' && s !== null && Array.isArray((s as { routes?: unknown }).routes) ? (s as { routes: unknown[] }).routes : [],
+          )
+        : [];
       return [...own, ...nested];
     }
     return [doc];
@@ -84,7 +96,8 @@ export function parseKongRoutes(doc: unknown): KongRouteSpec[] {
         validateConfig(plugin.config);
       } catch (err) {
         if (!(err instanceof AiProxyConfigError)) throw err;
-        for (const d of err.details) problems.push({ path: `routes[${i}].plugins[${j}].config.${d.path}`, message: `${label}: plugins[${j}].config.${d.message}` });
+        for (const d of err.details)
+          problems.push({ path: `routes[${i}].plugins[${j}].config.${d.path}`, message: `${label}: plugins[${j}].config.${d.message}` });
       }
     });
   });

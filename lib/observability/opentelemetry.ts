@@ -28,7 +28,12 @@ function histograms(otel: typeof Api): Instruments {
     tokens: histogram('gen_ai.client.token.usage', '{token}', 'Number of input and output tokens used.', BUCKETS.tokens),
     duration: histogram('gen_ai.client.operation.duration', 's', 'GenAI operation duration.', BUCKETS.duration),
     ttft: histogram('gen_ai.server.time_to_first_token', 's', 'Time to generate first token for successful responses.', BUCKETS.ttft),
-    tpot: histogram('gen_ai.server.time_per_output_token', 's', 'Time per output token generated after the first token for successful responses.', BUCKETS.tpot),
+    tpot: histogram(
+      'gen_ai.server.time_per_output_token',
+      's',
+      'Time per output token generated after the first token for successful responses.',
+      BUCKETS.tpot,
+    ),
   };
   return instruments;
 }

@@ -50,40 +50,64 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
   const registers = [register];
   const base: Labels[] = ['route', 'gen_ai_operation_name', 'gen_ai_request_model'];
   const tokens = new prom.Histogram({
-    name: 'gen_ai_client_token_usage', help: 'Number of input and output tokens used (gen_ai.client.token.usage).',
-    labelNames: [...base, 'gen_ai_token_type'], buckets: BUCKETS.tokens, registers,
+    name: 'gen_ai_client_token_usage',
+    help: 'Number of input and output tokens used (gen_ai.client.token.usage).',
+    labelNames: [...base, 'gen_ai_token_type'],
+    buckets: BUCKETS.tokens,
+    registers,
   });
   const duration = new prom.Histogram({
-    name: 'gen_ai_client_operation_duration_seconds', help: 'Duration of each request through the proxy, to its last byte (gen_ai.client.operation.duration).',
-    labelNames: [...base, 'outcome'], buckets: BUCKETS.duration, registers,
+    name: 'gen_ai_client_operation_duration_seconds',
+    help: 'Duration of each request through the proxy, to its last byte (gen_ai.client.operation.duration).',
+    labelNames: [...base, 'outcome'],
+    buckets: BUCKETS.duration,
+    registers,
   });
   const ttft = new prom.Histogram({
-    name: 'gen_ai_server_time_to_first_token_seconds', help: 'Time to the first streamed frame, for answered streams (gen_ai.server.time_to_first_token).',
-    labelNames: base, buckets: BUCKETS.ttft, registers,
+    name: 'gen_ai_server_time_to_first_token_seconds',
+    help: 'Time to the first streamed frame, for answered streams (gen_ai.server.time_to_first_token).',
+    labelNames: base,
+    buckets: BUCKETS.ttft,
+    registers,
   });
   const tpot = new prom.Histogram({
-    name: 'gen_ai_server_time_per_output_token_seconds', help: 'Time per output token after the first, for answered streams (gen_ai.server.time_per_output_token).',
-    labelNames: base, buckets: BUCKETS.tpot, registers,
+    name: 'gen_ai_server_time_per_output_token_seconds',
+    help: 'Time per output token after the first, for answered streams (gen_ai.server.time_per_output_token).',
+    labelNames: base,
+    buckets: BUCKETS.tpot,
+    registers,
   });
   const requests = new prom.Counter({
-    name: 'express_ai_proxy_requests_total', help: 'Requests handled, by route, model, format and outcome.',
-    labelNames: ['route', 'gen_ai_request_model', 'llama2_format', 'outcome', 'status_class'], registers,
+    name: 'express_ai_proxy_requests_total',
+    help: 'Requests handled, by route, model, format and outcome.',
+    labelNames: ['route', 'gen_ai_request_model', 'llama2_format', 'outcome', 'status_class'],
+    registers,
   });
   const cost = new prom.Counter({
-    name: 'express_ai_proxy_cost_total', help: 'Cost of the tokens used, from input_cost / output_cost (per million tokens).',
-    labelNames: ['route', 'gen_ai_request_model'], registers,
+    name: 'express_ai_proxy_cost_total',
+    help: 'Cost of the tokens used, from input_cost / output_cost (per million tokens).',
+    labelNames: ['route', 'gen_ai_request_model'],
+    registers,
   });
   const inFlight = new prom.Gauge({
-    name: 'express_ai_proxy_requests_in_flight', help: 'Requests being handled now, by route and upstream target.',
-    labelNames: ['route', 'target'], registers,
+    name: 'express_ai_proxy_requests_in_flight',
+    help: 'Requests being handled now, by route and upstream target.',
+    labelNames: ['route', 'target'],
+    registers,
   });
   const upstream = new prom.Histogram({
-    name: 'express_ai_proxy_upstream_duration_seconds', help: 'Upstream time: from sending the request to the last byte of its answer.',
-    labelNames: ['route', 'target'], buckets: BUCKETS.duration, registers,
+    name: 'express_ai_proxy_upstream_duration_seconds',
+    help: 'Upstream time: from sending the request to the last byte of its answer.',
+    labelNames: ['route', 'target'],
+    buckets: BUCKETS.duration,
+    registers,
   });
   const overhead = new prom.Histogram({
-    name: 'express_ai_proxy_overhead_seconds', help: "The proxy's own time per request: total minus upstream time.",
-    labelNames: ['route'], buckets: BUCKETS.overhead, registers,
+    name: 'express_ai_proxy_overhead_seconds',
+    help: "The proxy's own time per request: total minus upstream time.",
+    labelNames: ['route'],
+    buckets: BUCKETS.overhead,
+    registers,
   });
   const models = new BoundedLabel();
 

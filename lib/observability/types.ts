@@ -14,16 +14,7 @@ import type { ProxyStatistics } from '../types';
  * - `internal_error`: a bug in the proxy (answered 500).
  */
 export type AiProxyOutcome =
-  | 'complete'
-  | 'length'
-  | 'tool_calls'
-  | 'content_filter'
-  | 'client_error'
-  | 'upstream_error'
-  | 'timeout'
-  | 'aborted'
-  | 'truncated'
-  | 'internal_error';
+  'complete' | 'length' | 'tool_calls' | 'content_filter' | 'client_error' | 'upstream_error' | 'timeout' | 'aborted' | 'truncated' | 'internal_error';
 
 /** Outcomes that are an answer (what the GenAI conventions call a successful response). */
 export const ANSWERED: ReadonlySet<AiProxyOutcome> = new Set(['complete', 'length', 'tool_calls', 'content_filter']);

@@ -24,7 +24,7 @@ export function redactLogArgs(args: unknown[]): unknown[] {
 
 function safeString(value: object): string {
   try {
-    return value instanceof Error ? value.message : JSON.stringify(value) ?? String(value);
+    return value instanceof Error ? value.message : (JSON.stringify(value) ?? String(value));
   } catch {
     return '[unprintable]';
   }

@@ -107,7 +107,22 @@ export class Redactor {
 
 /** Characters that end a token around a masked secret: whitespace, quotes, brackets, punctuation of prose. */
 function isBoundary(c: number): boolean {
-  return c <= 32 || c === 34 || c === 39 || c === 96 || c === 40 || c === 41 || c === 60 || c === 62 || c === 91 || c === 93 || c === 123 || c === 125 || c === 44 || c === 92;
+  return (
+    c <= 32 ||
+    c === 34 ||
+    c === 39 ||
+    c === 96 ||
+    c === 40 ||
+    c === 41 ||
+    c === 60 ||
+    c === 62 ||
+    c === 91 ||
+    c === 93 ||
+    c === 123 ||
+    c === 125 ||
+    c === 44 ||
+    c === 92
+  );
 }
 
 function tokenStart(text: string, at: number, floor: number): number {

@@ -100,21 +100,38 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
     const body = readJsonBody(req, bodyLimit);
     const pick = (b: Record<string, unknown>) => {
       const table = byType.get(type);
-      if (!table) throw new ProxyError(404, `no model is served for ${OPENAI_PATHS[type]} (${type}) here. Models: GET ${String(req.baseUrl ?? '')}/models`, 'invalid_request_error', 'model_not_found');
+      if (!table)
+        throw new ProxyError(
+          404,
+          `no model is served for ${OPENAI_PATHS[type]} (${type}) here. Models: GET ${String(req.baseUrl ?? '')}/models`,
+          'invalid_request_error',
+          'model_not_found',
+        );
       const requested = b.model;
       let entry: Entry | undefined;
       if (requested === undefined || requested === null || requested === '') {
         // One model for this operation: a client that names none gets it.
         const names = new Set([...table.values()].map((e) => e.name));
         if (names.size === 1) entry = table.values().next().value;
-        else throw new ProxyError(400, `"model" is required: one of ${[...table.keys()].map((m) => JSON.stringify(m)).join(', ')}`, 'invalid_request_error', 'missing_model');
+        else
+          throw new ProxyError(
+            400,
+            `"model" is required: one of ${[...table.keys()].map((m) => JSON.stringify(m)).join(', ')}`,
+            'invalid_request_error',
+            'missing_model',
+          );
       } else if (typeof requested !== 'string') {
         throw new ProxyError(400, '"model" must be a string');
       } else {
         entry = table.get(requested);
         if (!entry) {
           const elsewhere = models.includes(requested) ? ` (it has no ${type} route here)` : '';
-          throw new ProxyError(404, `The model \`${requested}\` does not exist${elsewhere}. Models: GET ${String(req.baseUrl ?? '')}/models`, 'invalid_request_error', 'model_not_found');
+          throw new ProxyError(
+            404,
+            `The model \`${requested}\` does not exist${elsewhere}. Models: GET ${String(req.baseUrl ?? '')}/models`,
+            'invalid_request_error',
+            'model_not_found',
+          );
         }
       }
       // The route sees its own model name, so Kong's "cannot use own model" rule holds for aliases too.
@@ -143,7 +160,11 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
         if (models.includes(id)) sendJson(res, JSON.stringify(modelObject(id)));
         else sendError(res, new ProxyError(404, `The model \`${id}\` does not exist`, 'invalid_request_error', 'model_not_found'));
       } else if (read && health !== false && path === health) sendJson(res, '{"status":"ok"}');
-      else if (type || path === '/models') sendError(res, new ProxyError(405, `${req.method} is not allowed on ${String(req.baseUrl ?? '')}${path}`, 'invalid_request_error', 'method_not_allowed'));
+      else if (type || path === '/models')
+        sendError(
+          res,
+          new ProxyError(405, `${req.method} is not allowed on ${String(req.baseUrl ?? '')}${path}`, 'invalid_request_error', 'method_not_allowed'),
+        );
       else sendError(res, unknownPathError(path, String(req.baseUrl ?? '')));
     } catch (err) {
       fail(res, err);

@@ -71,9 +71,7 @@ export class LineSplitter {
 
   private checkLength(length: number): void {
     if (length > this.maxLineLength) {
-      throw new UpstreamFormatError(
-        `upstream stream has a line longer than ${this.maxLineLength} characters; is it really ndjson/SSE?`,
-      );
+      throw new UpstreamFormatError(`upstream stream has a line longer than ${this.maxLineLength} characters; is it really ndjson/SSE?`);
     }
   }
 }

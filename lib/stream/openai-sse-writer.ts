@@ -125,13 +125,15 @@ export class OpenAiSseWriter {
       if (typeof delta.content !== 'string' || delta.content === '') return '';
       if (!logprobs) return this.text(delta.content);
       this.markContent();
-      return frame(this.withUsageNull({
-        id: this.opts.id,
-        object: this.object,
-        created: this.opts.created,
-        model: this.opts.model,
-        choices: [{ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null }],
-      }));
+      return frame(
+        this.withUsageNull({
+          id: this.opts.id,
+          object: this.object,
+          created: this.opts.created,
+          model: this.opts.model,
+          choices: [{ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null }],
+        }),
+      );
     }
     this.markContent();
     const first = !this.roleSent;
@@ -158,13 +160,15 @@ export class OpenAiSseWriter {
       }
       out += this.chatChunk({}, finishReason);
     } else {
-      out += frame(this.withUsageNull({
-        id: this.opts.id,
-        object: this.object,
-        created: this.opts.created,
-        model: this.opts.model,
-        choices: [{ index: 0, text: '', logprobs: null, finish_reason: finishReason }],
-      }));
+      out += frame(
+        this.withUsageNull({
+          id: this.opts.id,
+          object: this.object,
+          created: this.opts.created,
+          model: this.opts.model,
+          choices: [{ index: 0, text: '', logprobs: null, finish_reason: finishReason }],
+        }),
+      );
     }
     if (this.opts.includeUsage) {
       // Unknown counts (e.g. TGI without `details`) are sent as zeros, as non-streamed answers do.
@@ -211,13 +215,15 @@ export class OpenAiSseWriter {
   }
 
   private chatChunk(delta: Record<string, unknown>, finishReason: FinishReason | null, logprobs?: unknown[]): string {
-    return frame(this.withUsageNull({
-      id: this.opts.id,
-      object: this.object,
-      created: this.opts.created,
-      model: this.opts.model,
-      choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
-    }));
+    return frame(
+      this.withUsageNull({
+        id: this.opts.id,
+        object: this.object,
+        created: this.opts.created,
+        model: this.opts.model,
+        choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
+      }),
+    );
   }
 
   private withUsageNull(chunk: Record<string, unknown>): Record<string, unknown> {

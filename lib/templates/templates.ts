@@ -68,7 +68,10 @@ export interface RouteTemplates {
  * undefined when the route has none (the common case costs nothing per request). `finishPath`
  * turns an upstream path into the base and stream paths the route sends (stream suffix, query auth).
  */
-export function compileTemplates(config: ResolvedConfig, finishPath: (pathAndQuery: string) => { basePath: string; streamPath: string }): RouteTemplates | undefined {
+export function compileTemplates(
+  config: ResolvedConfig,
+  finishPath: (pathAndQuery: string) => { basePath: string; streamPath: string },
+): RouteTemplates | undefined {
   const problems: ConfigProblem[] = [];
   const url = config.model.options.upstream_url;
   if (authorityOf(url).includes('$(')) {
@@ -94,12 +97,22 @@ export function compileTemplates(config: ResolvedConfig, finishPath: (pathAndQue
       }
       const v = valueOf(req, p.source, p.name, query);
       if (v === undefined) {
-        const how = p.source === 'headers' ? `send the header ${p.name}` : p.source === 'query_params' ? `add ?${p.name}= to the URL` : `the route path must capture "${p.name}"`;
+        const how =
+          p.source === 'headers'
+            ? `send the header ${p.name}`
+            : p.source === 'query_params'
+              ? `add ?${p.name}= to the URL`
+              : `the route path must capture "${p.name}"`;
         throw new ProxyError(400, `${field} uses ${p.ref}, which has no value in this request: ${how}`, 'invalid_request_error', 'template_value_missing');
       }
       // eslint-disable-next-line no-control-regex
       if (v.length > MAX_VALUE || /[\x00-\x1f\x7f]/.test(v) || (inUrl && (v === '.' || v === '..'))) {
-        throw new ProxyError(400, `${field}: the value of ${p.ref} is not usable (too long, control characters, or a dot segment)`, 'invalid_request_error', 'template_value_invalid');
+        throw new ProxyError(
+          400,
+          `${field}: the value of ${p.ref} is not usable (too long, control characters, or a dot segment)`,
+          'invalid_request_error',
+          'template_value_invalid',
+        );
       }
       out += inUrl ? encodeURIComponent(v) : v;
     }
@@ -111,9 +124,7 @@ export function compileTemplates(config: ResolvedConfig, finishPath: (pathAndQue
     resolve(req: IncomingMessage): ResolvedTemplates {
       let params: URLSearchParams | undefined;
       const query = () => (params ??= new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
-      const config2 = nameParts
-        ? { ...config, model: { ...config.model, name: fill(nameParts, req as Req, 'model.name', query, false) } }
-        : config;
+      const config2 = nameParts ? { ...config, model: { ...config.model, name: fill(nameParts, req as Req, 'model.name', query, false) } } : config;
       const paths = urlParts ? finishPath(fill(urlParts, req as Req, 'model.options.upstream_url', query, true)) : (fixedPaths ??= finishPath(pathAndQuery));
       return { config: config2, ...paths };
     },

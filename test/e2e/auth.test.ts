@@ -107,7 +107,11 @@ describe('body parameter', () => {
 describe('the secret never reaches the client', () => {
   test('an upstream error that echoes the key', async () => {
     openai.set({
-      fault: { kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: Bearer ${SECRET}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } } },
+      fault: {
+        kind: 'status',
+        status: 401,
+        body: { error: { message: `Incorrect API key provided: Bearer ${SECRET}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },
+      },
     });
     const r = await post(`${proxy.url}/header`, chatBody());
     assertOpenAiError(r, 401, /Incorrect API key/);
@@ -122,7 +126,9 @@ describe('the secret never reaches the client', () => {
   });
 
   test('an upstream HTML page carrying the key', async () => {
-    openai.set({ fault: { kind: 'status', status: 500, contentType: 'text/html', body: `<html><head><title>Error ${SECRET}</title></head><body>${SECRET}</body></html>` } });
+    openai.set({
+      fault: { kind: 'status', status: 500, contentType: 'text/html', body: `<html><head><title>Error ${SECRET}</title></head><body>${SECRET}</body></html>` },
+    });
     const r = await post(`${proxy.url}/body`, chatBody());
     assertOpenAiError(r, 500);
     assert.ok(!r.text.includes(SECRET), r.text);

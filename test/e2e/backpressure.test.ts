@@ -37,7 +37,9 @@ const upstream = {
             return;
           }
         }
-        res.end(`${JSON.stringify({ model: 'llama2', created_at: '2023-08-04T19:22:45Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: LINES })}\n`);
+        res.end(
+          `${JSON.stringify({ model: 'llama2', created_at: '2023-08-04T19:22:45Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: LINES })}\n`,
+        );
         upstream.finished = true;
       };
       pump();

@@ -10,15 +10,19 @@ import path from 'node:path';
 
 function runChild(arg: string): Promise<{ code: number | null; out: string; ms: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../support/balancer-exit-child.ts'), arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../support/balancer-exit-child.ts'), arg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  return new Promise((resolve) => child.on('exit', (code) => {
-    clearTimeout(killer);
-    resolve({ code, out, ms: Date.now() - started });
-  }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve({ code, out, ms: Date.now() - started });
+    }),
+  );
 }
 
 for (const mode of ['close', 'no-close']) {

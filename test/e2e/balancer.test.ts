@@ -107,7 +107,10 @@ describe('spreading load', () => {
     const url = await mount([ollamaTarget('a', a), ollamaTarget('b', b), ollamaTarget('c', c)], { algorithm: 'consistent-hashing' });
     const seen = new Map<string, Set<string>>();
     for (let conv = 0; conv < 6; conv++) {
-      const history = [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: `Conversation ${conv}` }];
+      const history = [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: `Conversation ${conv}` },
+      ];
       for (let turn = 0; turn < 4; turn++) {
         const r = await post(url, { messages: history });
         assert.equal(r.status, 200);
@@ -121,7 +124,11 @@ describe('spreading load', () => {
   });
 
   test('consistent-hashing on a header', async () => {
-    const url = await mount([ollamaTarget('a', a), ollamaTarget('b', b), ollamaTarget('c', c)], { algorithm: 'consistent-hashing', hash_on: 'header', hash_on_header: 'x-session' });
+    const url = await mount([ollamaTarget('a', a), ollamaTarget('b', b), ollamaTarget('c', c)], {
+      algorithm: 'consistent-hashing',
+      hash_on: 'header',
+      hash_on_header: 'x-session',
+    });
     for (const session of ['s1', 's2', 's3', 's4']) {
       const names = new Set<string>();
       for (let i = 0; i < 4; i++) names.add((await post(url, chatBody(), { headers: { 'x-session': session } })).headers.get('x-ai-proxy-target')!);
@@ -130,7 +137,10 @@ describe('spreading load', () => {
   });
 
   test('priority: the backup group serves only when the whole first group is down', async () => {
-    const url = await mount([ollamaTarget('main-1', a), ollamaTarget('main-2', b), ollamaTarget('backup', c, { priority: 1 })], { algorithm: 'priority', retries: 2 });
+    const url = await mount([ollamaTarget('main-1', a), ollamaTarget('main-2', b), ollamaTarget('backup', c, { priority: 1 })], {
+      algorithm: 'priority',
+      retries: 2,
+    });
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await post(url, chatBody()));
     assert.deepEqual(tally(results), { 'main-1': 3, 'main-2': 3 });
@@ -216,7 +226,7 @@ describe('streams fail over before their first content, never after', () => {
     const events = parseSse(r.text);
     assert.equal(events.at(-1)!.data, '[DONE]');
     const chunks = sseData(r.text).filter((x) => x !== '[DONE]');
-    assert.equal(chunks.filter((x) => x.choices?.[0]?.delta?.role === 'assistant').length, 1, 'one role chunk: the first target\'s was never sent');
+    assert.equal(chunks.filter((x) => x.choices?.[0]?.delta?.role === 'assistant').length, 1, "one role chunk: the first target's was never sent");
     assert.equal(chunks.map((x) => x.choices?.[0]?.delta?.content ?? '').join(''), DEFAULT_TEXT);
     assert.equal(oa.requests.length, 1);
     assert.deepEqual(stats[0]!.tried_targets, ['first', 'second']);
@@ -226,7 +236,10 @@ describe('streams fail over before their first content, never after', () => {
     const tgi = await startTgi();
     try {
       tgi.set({ fault: { kind: 'die', afterChunks: 0 } });
-      const url = await mount([{ name: 'tgi', model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'raw', upstream_url: `${tgi.url}/generate` } } }, ollamaTarget('ollama', a)]);
+      const url = await mount([
+        { name: 'tgi', model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'raw', upstream_url: `${tgi.url}/generate` } } },
+        ollamaTarget('ollama', a),
+      ]);
       const r = await post(url, chatBody({ stream: true }));
       assert.equal(r.headers.get('x-ai-proxy-target'), 'ollama');
       assert.equal(tgi.requests.length, 1);
@@ -250,7 +263,12 @@ describe('streams fail over before their first content, never after', () => {
     const url = await mount([ollamaTarget('first', a), ollamaTarget('second', b)]);
     const r = await post(url, chatBody({ stream: true }));
     assert.equal(r.headers.get('x-ai-proxy-target'), 'second');
-    assert.equal(sseData(r.text).map((x) => x.choices?.[0]?.delta?.content ?? '').join(''), DEFAULT_TEXT);
+    assert.equal(
+      sseData(r.text)
+        .map((x) => x.choices?.[0]?.delta?.content ?? '')
+        .join(''),
+      DEFAULT_TEXT,
+    );
   });
 
   test('an Ollama stream stalling before its first token fails over on the first-byte limit', async () => {
@@ -297,7 +315,10 @@ describe('streams fail over before their first content, never after', () => {
 describe('circuit breaker', () => {
   test('opens after consecutive failures (fast 503s count), probes after the cooldown, closes on success', async () => {
     a.set({ fault: { kind: 'status', status: 503, body: { error: 'server busy' } } });
-    const url = await mount([ollamaTarget('flaky', a), ollamaTarget('steady', b)], { algorithm: 'least-connections', circuit_breaker: { consecutive_failures: 2, cooldown: 200 } });
+    const url = await mount([ollamaTarget('flaky', a), ollamaTarget('steady', b)], {
+      algorithm: 'least-connections',
+      circuit_breaker: { consecutive_failures: 2, cooldown: 200 },
+    });
     for (let i = 0; i < 8; i++) assert.equal((await post(url, chatBody())).status, 200);
     assert.equal(a.requests.length, 2, 'open after two failures: no more traffic');
     a.reset();
@@ -362,9 +383,13 @@ describe('per-target concurrency limit and queue', () => {
 describe('health checks', () => {
   test('a target failing its checks gets no traffic; close() stops the checks', async () => {
     a.set({ fault: { kind: 'status', status: 500, body: { error: 'down' } } });
-    const url = await mount([ollamaTarget('sick', a), ollamaTarget('well', b)], { circuit_breaker: { enabled: false }, failover_criteria: [], health_checks: { enabled: true, interval: 30, timeout: 1000, unhealthy_threshold: 2 } });
+    const url = await mount([ollamaTarget('sick', a), ollamaTarget('well', b)], {
+      circuit_breaker: { enabled: false },
+      failover_criteria: [],
+      health_checks: { enabled: true, interval: 30, timeout: 1000, unhealthy_threshold: 2 },
+    });
     // Checks never overlap: a third check has begun only once two have failed.
-    for (const until = Date.now() + 3000; a.requests.length < 3 && Date.now() < until; ) await sleep(10);
+    for (const until = Date.now() + 3000; a.requests.length < 3 && Date.now() < until;) await sleep(10);
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await post(url, chatBody()));
     assert.deepEqual(tally(results), { well: 6 }, results.map((r) => r.text.slice(0, 200)).join('\n'));
@@ -381,17 +406,26 @@ describe('health checks', () => {
 describe('config', () => {
   test('every problem is named by path, with the single-upstream rules inside each target', () => {
     assert.throws(
-      () => aiProxy({
-        route_type: 'llm/v1/chat',
-        targets: [
-          { name: 'a b', model: { provider: 'llama2', options: { llama2_format: 'ollama' } }, weight: 0 },
-          { model: { provider: 'llama2', options: { llama2_format: 'nope' as never, upstream_url: 'http://x/api/chat' } } },
-        ],
-        balancer: { algorithm: 'random' as never, retries: -1, hash_on: 'header' },
-      }),
+      () =>
+        aiProxy({
+          route_type: 'llm/v1/chat',
+          targets: [
+            { name: 'a b', model: { provider: 'llama2', options: { llama2_format: 'ollama' } }, weight: 0 },
+            { model: { provider: 'llama2', options: { llama2_format: 'nope' as never, upstream_url: 'http://x/api/chat' } } },
+          ],
+          balancer: { algorithm: 'random' as never, retries: -1, hash_on: 'header' },
+        }),
       (err: any) => {
         const paths = err.details.map((d: { path: string }) => d.path);
-        for (const p of ['targets.0.name', 'targets.0.weight', 'targets.0.model.options.upstream_url', 'targets.1.model.options.llama2_format', 'balancer.algorithm', 'balancer.retries', 'balancer.hash_on_header']) {
+        for (const p of [
+          'targets.0.name',
+          'targets.0.weight',
+          'targets.0.model.options.upstream_url',
+          'targets.1.model.options.llama2_format',
+          'balancer.algorithm',
+          'balancer.retries',
+          'balancer.hash_on_header',
+        ]) {
           assert.ok(paths.includes(p), `${p} missing from ${paths}`);
         }
         return err.code === 'ERR_AI_PROXY_CONFIG';
@@ -400,7 +434,11 @@ describe('config', () => {
   });
 
   test("each target gets its own auth (the route's as default); a client may name any target's model", async () => {
-    const mistral: TargetConfig = { name: 'm', model: { provider: 'llama2', name: 'mistral', options: { llama2_format: 'ollama', upstream_url: `${b.url}/api/chat` } }, auth: { header_name: 'Authorization', header_value: 'Bearer b-key' } };
+    const mistral: TargetConfig = {
+      name: 'm',
+      model: { provider: 'llama2', name: 'mistral', options: { llama2_format: 'ollama', upstream_url: `${b.url}/api/chat` } },
+      auth: { header_name: 'Authorization', header_value: 'Bearer b-key' },
+    };
     const url = await mount([ollamaTarget('l', a), mistral], {}, { auth: { header_name: 'Authorization', header_value: 'Bearer route-key' } });
     const r1 = await post(url, chatBody({ model: 'mistral' }));
     const r2 = await post(url, chatBody({ model: 'mistral' }));
@@ -413,7 +451,9 @@ describe('config', () => {
   });
 
   test('the target header never carries the URL or its credentials', async () => {
-    const url = await mount([{ model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'ollama', upstream_url: `http://user:secret@127.0.0.1:${a.port}/api/chat` } } }]);
+    const url = await mount([
+      { model: { provider: 'llama2', name: 'llama2', options: { llama2_format: 'ollama', upstream_url: `http://user:secret@127.0.0.1:${a.port}/api/chat` } } },
+    ]);
     const r = await post(url, chatBody());
     assert.equal(r.headers.get('x-ai-proxy-target'), 'target-0');
   });

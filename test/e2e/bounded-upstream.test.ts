@@ -16,7 +16,8 @@ let up: ScriptedUpstream;
 let proxy: ProxyApp;
 const MiB = 1024 * 1024;
 
-const OLLAMA_LINE = (text: string) => `${JSON.stringify({ model: 'llama2', created_at: '2023-08-04T08:52:19Z', message: { role: 'assistant', content: text }, done: false })}\n`;
+const OLLAMA_LINE = (text: string) =>
+  `${JSON.stringify({ model: 'llama2', created_at: '2023-08-04T08:52:19Z', message: { role: 'assistant', content: text }, done: false })}\n`;
 const OLLAMA_DONE = `${JSON.stringify({ model: 'llama2', created_at: '2023-08-04T08:52:19Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', prompt_eval_count: 3, eval_count: 2 })}\n`;
 const LLAMACPP_EVENT = (text: string) => `data: ${JSON.stringify({ content: text, stop: false })}\n\n`;
 const LLAMACPP_STOP = `data: ${JSON.stringify({ content: '', stop: true, stop_type: 'eos', tokens_evaluated: 3, tokens_predicted: 2 })}\n\n`;

@@ -44,9 +44,14 @@ const deep = (n: number) => `{"model":"llama2","messages":[{"role":"user","conte
 type Attack = () => Promise<unknown>;
 
 const quietly = (p: Promise<unknown>) => p.catch(() => undefined);
-const send = (route: string, b: unknown, headers?: Record<string, string>, raw?: string | Buffer): Attack => () =>
-  quietly(post(`${url}${route}`, b, { headers, raw, timeoutMs: 3000 }));
-const sendRaw = (bytes: string | Buffer, opts: Parameters<typeof rawRequest>[2] = {}): Attack => () => quietly(rawRequest(url, bytes, { timeoutMs: 3000, ...opts }));
+const send =
+  (route: string, b: unknown, headers?: Record<string, string>, raw?: string | Buffer): Attack =>
+  () =>
+    quietly(post(`${url}${route}`, b, { headers, raw, timeoutMs: 3000 }));
+const sendRaw =
+  (bytes: string | Buffer, opts: Parameters<typeof rawRequest>[2] = {}): Attack =>
+  () =>
+    quietly(rawRequest(url, bytes, { timeoutMs: 3000, ...opts }));
 
 const corpus: Array<[string, Attack]> = [];
 const badModels: Array<[string, string]> = [
@@ -59,7 +64,8 @@ const badModels: Array<[string, string]> = [
 for (const prefix of ['', '/parsed']) {
   for (const route of ['/any', '/openai', '/raw', '/dead']) {
     for (const stream of [false, true]) {
-      for (const [name, model] of badModels) corpus.push([`${name} → ${prefix}${route}${stream ? ' (stream)' : ''}`, send(`${prefix}${route}`, body({ model, stream }))]);
+      for (const [name, model] of badModels)
+        corpus.push([`${name} → ${prefix}${route}${stream ? ' (stream)' : ''}`, send(`${prefix}${route}`, body({ model, stream }))]);
     }
     corpus.push([`100,000-deep JSON → ${prefix}${route}`, send(`${prefix}${route}`, undefined, undefined, deep(100_000))]);
   }
@@ -73,8 +79,14 @@ const json = JSON.stringify(body());
 corpus.push(
   ['Trailer header on a Content-Length request', sendRaw(rawPost('/any', json, ['Trailer: x']))],
   ['Trailer header, parsed route', sendRaw(rawPost('/parsed/any', json, ['Trailer: x']))],
-  ['chunked body with a trailer', sendRaw(`POST /any HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-A\r\n\r\n${json.length.toString(16)}\r\n${json}\r\n0\r\nX-A: 1\r\n\r\n`)],
-  ['Connection naming other headers', sendRaw(rawPost('/any', json, ['Connection: keep-alive, Content-Type, Host', 'Keep-Alive: 5', 'TE: trailers', 'Upgrade: h2c']))],
+  [
+    'chunked body with a trailer',
+    sendRaw(`POST /any HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-A\r\n\r\n${json.length.toString(16)}\r\n${json}\r\n0\r\nX-A: 1\r\n\r\n`),
+  ],
+  [
+    'Connection naming other headers',
+    sendRaw(rawPost('/any', json, ['Connection: keep-alive, Content-Type, Host', 'Keep-Alive: 5', 'TE: trailers', 'Upgrade: h2c'])),
+  ],
   ['Upgrade request', sendRaw(rawPost('/any', json, ['Connection: Upgrade', 'Upgrade: websocket']))],
   ['Expect: 100-continue', sendRaw(rawPost('/any', json, ['Expect: 100-continue']))],
   ['gzip bomb', send('/any', undefined, { 'content-encoding': 'gzip' }, gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x61)))],
@@ -91,7 +103,15 @@ corpus.push(
   ['invalid UTF-8', send('/any', undefined, undefined, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))],
   ['a JSON array', send('/any', [1, 2, 3])],
   ['wrong types everywhere', send('/any', { model: 5, messages: { role: 'user' }, stream: 'yes', max_tokens: 1e308, stop: [1], temperature: '1' })],
-  ['prototype keys', send('/any', undefined, undefined, '{"__proto__":{"stream":true},"constructor":{"prototype":{}},"model":"llama2","messages":[{"role":"user","content":"hi"}]}')],
+  [
+    'prototype keys',
+    send(
+      '/any',
+      undefined,
+      undefined,
+      '{"__proto__":{"stream":true},"constructor":{"prototype":{}},"model":"llama2","messages":[{"role":"user","content":"hi"}]}',
+    ),
+  ],
   ['huge message array', send('/any', body({ messages: Array.from({ length: 5000 }, () => ({ role: 'user', content: 'x' })) }))],
   ['query override with invalid percent-encoding', send('/keyed?key=%E0%A4%A', { model: 'llama2', prompt: 'hi' })],
   ['query override with a lone surrogate', send('/keyed?key=%ED%A0%80', { model: 'llama2', prompt: 'hi' })],
@@ -121,7 +141,9 @@ corpus.push(
 async function healthy(after: string): Promise<void> {
   assert.equal(child.exitCode, null, `the proxy process died after "${after}":\n${stderr.slice(-3000)}`);
   for (const stream of [false, true]) {
-    const r = await post(`${url}/any`, body({ stream }), { timeoutMs: 3000 }).catch((err: Error) => assert.fail(`no answer after "${after}": ${err.message}\n${stderr.slice(-3000)}`));
+    const r = await post(`${url}/any`, body({ stream }), { timeoutMs: 3000 }).catch((err: Error) =>
+      assert.fail(`no answer after "${after}": ${err.message}\n${stderr.slice(-3000)}`),
+    );
     assert.equal(r.status, 200, `after "${after}": ${r.text.slice(0, 300)}`);
   }
 }

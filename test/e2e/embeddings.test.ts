@@ -41,7 +41,10 @@ describe('ollama /api/embed', () => {
     assert.deepEqual(sent, { model: 'nomic-embed-text', input: ['hello world', 'bye'] });
     assert.equal(r.object, 'list');
     assert.equal(r.model, 'nomic-embed-text');
-    assert.deepEqual(r.data.map((d) => d.index), [0, 1]);
+    assert.deepEqual(
+      r.data.map((d) => d.index),
+      [0, 1],
+    );
     assert.deepEqual(r.data[0]!.embedding, f32(fakeEmbedding('hello world')));
     assert.deepEqual(r.data[1]!.embedding, f32(fakeEmbedding('bye')));
     assert.deepEqual(r.usage, { prompt_tokens: 7, total_tokens: 7 });
@@ -59,14 +62,18 @@ describe('ollama /api/embed', () => {
     assert.deepEqual(Object.keys(r.data[0]!).sort(), ['embedding', 'index', 'object']);
   });
 
-  test('dimensions is mapped to Ollama\'s dimensions', async () => {
+  test("dimensions is mapped to Ollama's dimensions", async () => {
     const r = await client('ollama').embeddings.create({ model: 'nomic-embed-text', input: 'hi', dimensions: 4, encoding_format: 'float' });
     assert.equal(ollama.last().body.dimensions, 4);
     assert.equal(r.data[0]!.embedding.length, 4);
   });
 
   test('fields Ollama has no counterpart for are refused by name; bad input is a 400', async () => {
-    const e = assertOpenAiError(await post(`${proxy.url}/ollama`, { input: 'hi', user: 'u1' }), 400, /"user" is not supported by this ollama embeddings upstream/);
+    const e = assertOpenAiError(
+      await post(`${proxy.url}/ollama`, { input: 'hi', user: 'u1' }),
+      400,
+      /"user" is not supported by this ollama embeddings upstream/,
+    );
     assert.equal(e.code, 'unsupported_parameter');
     assertOpenAiError(await post(`${proxy.url}/ollama`, { input: [1, 2, 3] }), 400, /expects "input": a string or a non-empty array of strings/);
     assertOpenAiError(await post(`${proxy.url}/ollama`, { input: [] }), 400, /expects "input"/);
@@ -95,7 +102,10 @@ describe('llama.cpp (real server)', () => {
     assert.equal(floats.data.length, 2);
     assert.ok(floats.data[0]!.embedding.length > 8);
     assert.notDeepEqual(floats.data[0]!.embedding, floats.data[1]!.embedding);
-    assert.deepEqual(b64.data.map((d) => d.embedding), floats.data.map((d) => f32(d.embedding)));
+    assert.deepEqual(
+      b64.data.map((d) => d.embedding),
+      floats.data.map((d) => f32(d.embedding)),
+    );
     assert.equal(floats.model, 'tiny');
   });
 
@@ -113,12 +123,19 @@ describe('llama.cpp (real server)', () => {
   });
 
   test('raw refuses dimensions; a raw upstream that is neither /embed nor /embedding is a config error', () => {
-    assert.throws(() => aiProxy(embeddingsConfig('raw', 'http://127.0.0.1:1/generate')), /needs llama\.cpp's \/embedding or TEI's \/embed, got "http:\/\/127\.0\.0\.1:1\/generate"/);
+    assert.throws(
+      () => aiProxy(embeddingsConfig('raw', 'http://127.0.0.1:1/generate')),
+      /needs llama\.cpp's \/embedding or TEI's \/embed, got "http:\/\/127\.0\.0\.1:1\/generate"/,
+    );
     assert.doesNotThrow(() => aiProxy(embeddingsConfig('raw', 'http://127.0.0.1:1/embed')));
   });
 
   test('raw: dimensions is a 400', async () => {
-    assertOpenAiError(await post(`${proxy.url}/llamacpp`, { input: 'hi', dimensions: 3 }), 400, /"dimensions" is not supported by this raw embeddings upstream/);
+    assertOpenAiError(
+      await post(`${proxy.url}/llamacpp`, { input: 'hi', dimensions: 3 }),
+      400,
+      /"dimensions" is not supported by this raw embeddings upstream/,
+    );
   });
 });
 

@@ -59,24 +59,22 @@ const cases: Case[] = [
       assert.deepEqual(b.options, { num_predict: 64, temperature: 0.5, top_p: 1 });
     },
   },
-  ...(['chat', 'completions'] as const).map(
-    (route): Case => ({
-      mount: `/tgi-${route}`,
-      route,
-      upstream: () => tgi,
-      path: '/generate',
-      // 8 text tokens and the EOS token.
-      usage: { prompt_tokens: undefined, completion_tokens: 9 },
-      sent: (b) => {
-        assert.equal(b.inputs, PROMPT);
-        assert.equal(b.parameters.details, true);
-        assert.equal(b.parameters.max_new_tokens, 64);
-        assert.equal(b.parameters.temperature, 0.5);
-        // TGI refuses top_p 1 with 422: it must not be sent.
-        assert.equal('top_p' in b.parameters, false);
-      },
-    }),
-  ),
+  ...(['chat', 'completions'] as const).map((route): Case => ({
+    mount: `/tgi-${route}`,
+    route,
+    upstream: () => tgi,
+    path: '/generate',
+    // 8 text tokens and the EOS token.
+    usage: { prompt_tokens: undefined, completion_tokens: 9 },
+    sent: (b) => {
+      assert.equal(b.inputs, PROMPT);
+      assert.equal(b.parameters.details, true);
+      assert.equal(b.parameters.max_new_tokens, 64);
+      assert.equal(b.parameters.temperature, 0.5);
+      // TGI refuses top_p 1 with 422: it must not be sent.
+      assert.equal('top_p' in b.parameters, false);
+    },
+  })),
   {
     mount: '/hf-chat',
     route: 'chat',
@@ -88,22 +86,20 @@ const cases: Case[] = [
       assert.notEqual(b.stream, true);
     },
   },
-  ...(['chat', 'completions'] as const).map(
-    (route): Case => ({
-      mount: `/llamacpp-${route}`,
-      route,
-      upstream: () => llama,
-      path: '/completion',
-      usage: { prompt_tokens: 11, completion_tokens: 8 },
-      sent: (b) => {
-        assert.equal(b.prompt, PROMPT);
-        assert.equal(b.n_predict, 64);
-        assert.equal(b.temperature, 0.5);
-        assert.equal('inputs' in b, false);
-        assert.notEqual(b.stream, true);
-      },
-    }),
-  ),
+  ...(['chat', 'completions'] as const).map((route): Case => ({
+    mount: `/llamacpp-${route}`,
+    route,
+    upstream: () => llama,
+    path: '/completion',
+    usage: { prompt_tokens: 11, completion_tokens: 8 },
+    sent: (b) => {
+      assert.equal(b.prompt, PROMPT);
+      assert.equal(b.n_predict, 64);
+      assert.equal(b.temperature, 0.5);
+      assert.equal('inputs' in b, false);
+      assert.notEqual(b.stream, true);
+    },
+  })),
   {
     mount: '/openai-chat',
     route: 'chat',
@@ -209,10 +205,7 @@ test('finish reason length is reported as length', async () => {
 test('Ollama without zero counts: usage counts are 0, not missing', async () => {
   ollama.set({ promptTokens: 0 });
   const r = await post(`${proxy.url}/ollama-chat`, chatBody());
-  assert.deepEqual(
-    { p: r.json.usage.prompt_tokens, c: r.json.usage.completion_tokens, t: r.json.usage.total_tokens },
-    { p: 0, c: 8, t: 8 },
-  );
+  assert.deepEqual({ p: r.json.usage.prompt_tokens, c: r.json.usage.completion_tokens, t: r.json.usage.total_tokens }, { p: 0, c: 8, t: 8 });
 });
 
 test('a multi-turn chat reaches a raw upstream as one Llama 2 prompt', async () => {

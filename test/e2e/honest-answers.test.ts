@@ -26,10 +26,31 @@ before(async () => {
 after(() => Promise.all([proxy.close(), up.close()]));
 
 const unfinished: [string, string, () => Record<string, unknown>, unknown][] = [
-  ['Ollama done: false', '/ollama', chatBody, { model: 'llama2', created_at: '2023-08-04T08:52:19Z', message: { role: 'assistant', content: 'The sum of' }, done: false }],
+  [
+    'Ollama done: false',
+    '/ollama',
+    chatBody,
+    { model: 'llama2', created_at: '2023-08-04T08:52:19Z', message: { role: 'assistant', content: 'The sum of' }, done: false },
+  ],
   ['llama.cpp stop: false', '/llamacpp', completionsBody, { content: 'The sum of', stop: false, tokens_predicted: 3, tokens_evaluated: 5 }],
-  ['OpenAI chat finish_reason: null', '/openai', chatBody, { id: 'c', object: 'chat.completion', created: 1, model: 'llama2', choices: [{ index: 0, message: { role: 'assistant', content: 'The sum of' }, finish_reason: null }] }],
-  ['OpenAI completions finish_reason: null', '/openai-completions', completionsBody, { id: 'c', object: 'text_completion', created: 1, model: 'llama2', choices: [{ index: 0, text: 'The sum of', finish_reason: null }] }],
+  [
+    'OpenAI chat finish_reason: null',
+    '/openai',
+    chatBody,
+    {
+      id: 'c',
+      object: 'chat.completion',
+      created: 1,
+      model: 'llama2',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'The sum of' }, finish_reason: null }],
+    },
+  ],
+  [
+    'OpenAI completions finish_reason: null',
+    '/openai-completions',
+    completionsBody,
+    { id: 'c', object: 'text_completion', created: 1, model: 'llama2', choices: [{ index: 0, text: 'The sum of', finish_reason: null }] },
+  ],
 ];
 
 describe('a non-streamed answer marked unfinished → 502 incomplete_upstream_answer', () => {
@@ -44,7 +65,9 @@ describe('a non-streamed answer marked unfinished → 502 incomplete_upstream_an
   }
 
   test('a finished answer with a length limit stays finish_reason "length"', async () => {
-    up.handle((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ content: 'The sum of', stop: true, stop_type: 'limit' })));
+    up.handle((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ content: 'The sum of', stop: true, stop_type: 'limit' })),
+    );
     const r = await post(`${proxy.url}/llamacpp`, completionsBody());
     assert.equal(r.status, 200);
     assert.equal(r.json.choices[0].finish_reason, 'length');
@@ -53,10 +76,25 @@ describe('a non-streamed answer marked unfinished → 502 incomplete_upstream_an
 
 describe('a stream without its final marker ends with the same code', () => {
   const cut: [string, string, string, string][] = [
-    ['Ollama (no done: true line)', '/ollama', 'application/x-ndjson', `${JSON.stringify({ model: 'llama2', created_at: 'x', message: { role: 'assistant', content: 'The sum' }, done: false })}\n`],
+    [
+      'Ollama (no done: true line)',
+      '/ollama',
+      'application/x-ndjson',
+      `${JSON.stringify({ model: 'llama2', created_at: 'x', message: { role: 'assistant', content: 'The sum' }, done: false })}\n`,
+    ],
     ['llama.cpp (no stop: true event)', '/llamacpp', 'text/event-stream', `data: ${JSON.stringify({ content: 'The sum', stop: false })}\n\n`],
-    ['TGI (no generated_text event)', '/tgi', 'text/event-stream', `data:${JSON.stringify({ index: 1, token: { id: 1, text: 'The sum', logprob: 0, special: false }, generated_text: null, details: null })}\n\n`],
-    ['OpenAI (a finish_reason but no [DONE])', '/openai', 'text/event-stream', `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'The sum' }, finish_reason: null }] })}\n\n`],
+    [
+      'TGI (no generated_text event)',
+      '/tgi',
+      'text/event-stream',
+      `data:${JSON.stringify({ index: 1, token: { id: 1, text: 'The sum', logprob: 0, special: false }, generated_text: null, details: null })}\n\n`,
+    ],
+    [
+      'OpenAI (a finish_reason but no [DONE])',
+      '/openai',
+      'text/event-stream',
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'The sum' }, finish_reason: null }] })}\n\n`,
+    ],
   ];
   for (const [label, mount, type, text] of cut) {
     test(label, async () => {

@@ -83,7 +83,12 @@ describe('a model name that cannot be a header value', () => {
     ['20 kB long', 'm'.repeat(20_000), `llama2/${'m'.repeat(MAX_HEADER_VALUE_LENGTH - 7)}`],
   ];
   for (const [what, model, header] of names) {
-    for (const [path, stream, status] of [['/any', false, 200], ['/any', true, 200], ['/dead', false, 502], ['/dead', true, 502]] as const) {
+    for (const [path, stream, status] of [
+      ['/any', false, 200],
+      ['/any', true, 200],
+      ['/dead', false, 502],
+      ['/dead', true, 502],
+    ] as const) {
       test(`${what}: ${path === '/dead' ? 'unreachable upstream' : stream ? 'stream' : 'JSON'}`, async () => {
         const r = await post(`${proxy.url}${path}`, chatBody({ model, stream }));
         assert.equal(r.status, status, r.text);
@@ -109,7 +114,9 @@ describe('client headers that would change the upstream framing', () => {
 
   test('a chunked body with a real trailer', async () => {
     const body = JSON.stringify(chatBody({ model: 'llama2' }));
-    const head = ['POST /any HTTP/1.1', 'Host: 127.0.0.1', 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'Trailer: X-Checksum', '', ''].join('\r\n');
+    const head = ['POST /any HTTP/1.1', 'Host: 127.0.0.1', 'Content-Type: application/json', 'Transfer-Encoding: chunked', 'Trailer: X-Checksum', '', ''].join(
+      '\r\n',
+    );
     const r = await rawRequest(proxy.url, `${head}${body.length.toString(16)}\r\n${body}\r\n0\r\nX-Checksum: abc\r\n\r\n`);
     assert.equal(r.status, 200, r.body);
     const seen = ollama.last().headers;
@@ -122,7 +129,10 @@ describe('client headers that would change the upstream framing', () => {
 
 describe(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is a 400 at parse time`, () => {
   const deep = (n: number) => `{"model":"llama2","messages":[{"role":"user","content":"hi"}],"extra":${'['.repeat(n)}${']'.repeat(n)}}`;
-  for (const [label, app] of [['read by the proxy', () => proxy], ['parsed by express.json()', () => parsed]] as const) {
+  for (const [label, app] of [
+    ['read by the proxy', () => proxy],
+    ['parsed by express.json()', () => parsed],
+  ] as const) {
     for (const route of ['/any', '/openai']) {
       test(`${label}, ${route}: 100,000 levels`, async () => {
         const before = reports.length;

@@ -79,7 +79,9 @@ async function startExample(env: Record<string, string>): Promise<ExampleApp> {
 function runDocs(command: string, app: ExampleApp): Promise<{ stdout: string; code: number }> {
   const cmd = command.replaceAll('localhost:8000', `localhost:${app.port}`).replaceAll('localhost:8001', `localhost:${app.adminPort}`);
   return new Promise((resolve) => {
-    execFile('bash', ['-c', `${cmd.replace(/^curl /, 'curl -sS --max-time 10 ')}`], (err, stdout) => resolve({ stdout, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }));
+    execFile('bash', ['-c', `${cmd.replace(/^curl /, 'curl -sS --max-time 10 ')}`], (err, stdout) =>
+      resolve({ stdout, code: err ? Number((err as { code?: number }).code ?? 1) : 0 }),
+    );
   });
 }
 
@@ -89,7 +91,7 @@ before(async () => {
 });
 after(() => ollama.close());
 
-describe('the docs\' admin-API walk-through', () => {
+describe("the docs' admin-API walk-through", () => {
   let app: ExampleApp;
   before(async () => {
     app = await startExample({ UPSTREAM_URL: `${ollama.url}/api/chat`, ROUTES_FILE: '' });
@@ -112,15 +114,23 @@ describe('the docs\' admin-API walk-through', () => {
     const chat = await runDocs(DOCS_TEST, app);
     const e = JSON.parse(chat.stdout).error;
     assert.equal(e.code, 'upstream_path_not_found');
-    assert.match(e.message, new RegExp(`the upstream answered 404: model\\.options\\.upstream_url "${ollama.url}/v1/chat" is not a path Ollama serves for llm/v1/chat: Ollama's native API is /api/chat\\. Set model\\.options\\.upstream_url to "${ollama.url}/api/chat"`));
+    assert.match(
+      e.message,
+      new RegExp(
+        `the upstream answered 404: model\\.options\\.upstream_url "${ollama.url}/v1/chat" is not a path Ollama serves for llm/v1/chat: Ollama's native API is /api/chat\\. Set model\\.options\\.upstream_url to "${ollama.url}/api/chat"`,
+      ),
+    );
     assert.equal(ollama.last().path, '/v1/chat');
   });
 
-  test('GET, DELETE and the current page (…/api/chat): the docs\' chat curl answers', async () => {
+  test("GET, DELETE and the current page (…/api/chat): the docs' chat curl answers", async () => {
     const plugins = await post(`http://127.0.0.1:${app.adminPort}/routes/llama2-chat/plugins`, undefined, { method: 'GET' });
     assert.equal(plugins.json.data.length, 1);
     const list = await post(`http://127.0.0.1:${app.adminPort}/routes`, undefined, { method: 'GET' });
-    assert.deepEqual(list.json.data.map((r: { name: string }) => r.name), ['llama2-chat']);
+    assert.deepEqual(
+      list.json.data.map((r: { name: string }) => r.name),
+      ['llama2-chat'],
+    );
     const del = await post(`http://127.0.0.1:${app.adminPort}/routes/llama2-chat/plugins/${plugins.json.data[0].id}`, undefined, { method: 'DELETE' });
     assert.equal(del.status, 204);
 
@@ -137,15 +147,41 @@ describe('the docs\' admin-API walk-through', () => {
     assert.deepEqual(gone.json.data, []);
   });
 
-  test('an invalid config is a 400 with the schema\'s messages; numbers and booleans in form fields are converted', async () => {
+  test("an invalid config is a 400 with the schema's messages; numbers and booleans in form fields are converted", async () => {
     const admin = `http://127.0.0.1:${app.adminPort}`;
-    const form = (fields: Record<string, string>) => ({ raw: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = (fields: Record<string, string>) => ({
+      raw: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal((await post(`${admin}/services/ai-proxy/routes`, undefined, form({ name: 'conv', 'paths[]': '/conv' }))).status, 201);
-    const bad = await post(`${admin}/routes/conv/plugins`, undefined, form({ name: 'ai-proxy', 'config.route_type': 'llm/v1/chat', 'config.model.provider': 'llama2', 'config.model.options.llama2_format': 'ollamaa', 'config.model.options.upstream_url': 'http://127.0.0.1:1/api/chat' }));
+    const bad = await post(
+      `${admin}/routes/conv/plugins`,
+      undefined,
+      form({
+        name: 'ai-proxy',
+        'config.route_type': 'llm/v1/chat',
+        'config.model.provider': 'llama2',
+        'config.model.options.llama2_format': 'ollamaa',
+        'config.model.options.upstream_url': 'http://127.0.0.1:1/api/chat',
+      }),
+    );
     assert.equal(bad.status, 400);
     assert.match(bad.json.message, /model\.options\.llama2_format must be one of "raw", "ollama", "openai", got "ollamaa"/);
     assert.ok(bad.json.fields['model.options.llama2_format']);
-    const ok = await post(`${admin}/routes/conv/plugins`, undefined, form({ name: 'ai-proxy', 'config.route_type': 'llm/v1/chat', 'config.model.provider': 'llama2', 'config.model.name': 'llama2', 'config.model.options.llama2_format': 'ollama', 'config.model.options.upstream_url': `${ollama.url}/api/chat`, 'config.model.options.temperature': '0.25', 'config.model_name_header': 'false' }));
+    const ok = await post(
+      `${admin}/routes/conv/plugins`,
+      undefined,
+      form({
+        name: 'ai-proxy',
+        'config.route_type': 'llm/v1/chat',
+        'config.model.provider': 'llama2',
+        'config.model.name': 'llama2',
+        'config.model.options.llama2_format': 'ollama',
+        'config.model.options.upstream_url': `${ollama.url}/api/chat`,
+        'config.model.options.temperature': '0.25',
+        'config.model_name_header': 'false',
+      }),
+    );
     assert.equal(ok.status, 201, ok.text);
     assert.equal(ok.json.config.model.options.temperature, 0.25);
     const r = await post(`http://127.0.0.1:${app.port}/conv`, { messages: [{ role: 'user', content: 'hi' }] });
@@ -156,14 +192,17 @@ describe('the docs\' admin-API walk-through', () => {
 });
 
 describe("the docs' YAML route", () => {
-  test('example-app/routes.yaml answers the docs\' chat curl, beside /v1 and /health', async () => {
+  test("example-app/routes.yaml answers the docs' chat curl, beside /v1 and /health", async () => {
     const app = await startExample({ UPSTREAM_URL: `${ollama.url}/api/chat` });
     try {
       const chat = await runDocs(DOCS_TEST, app);
       assert.equal(JSON.parse(chat.stdout).choices[0].message.content, DEFAULT_TEXT);
       assert.equal(ollama.last().path, '/api/chat');
       const models = await post(`http://127.0.0.1:${app.port}/v1/models`, undefined, { method: 'GET' });
-      assert.deepEqual(models.json.data.map((m: { id: string }) => m.id), ['llama2', 'nomic-embed-text']);
+      assert.deepEqual(
+        models.json.data.map((m: { id: string }) => m.id),
+        ['llama2', 'nomic-embed-text'],
+      );
       const health = await post(`http://127.0.0.1:${app.port}/health`, undefined, { method: 'GET' });
       assert.deepEqual(health.json, { status: 'ok', upstream: 'configured' });
       // Kong's regex path is anchored: a sub-path is not this route (the env route answers it with a hint).
@@ -185,10 +224,12 @@ describe("the docs' YAML route", () => {
     }
   });
 
-  test('the older page\'s YAML (short form, /v1/chat) loads, with a warning naming the fix', () => {
+  test("the older page's YAML (short form, /v1/chat) loads, with a warning naming the fix", () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kong-yaml-'));
     const file = path.join(dir, 'old.yaml');
-    writeFileSync(file, `name: llama2-chat
+    writeFileSync(
+      file,
+      `name: llama2-chat
 paths:
   - "~/llama2-chat$"
 methods:
@@ -202,7 +243,8 @@ plugins:
         name: "llama2"
         llama2_format: "ollama"
         upstream_url: "http://llama2-server.local:11434/v1/chat"
-`);
+`,
+    );
     const routes = loadRoutes(file);
     const spec = routes.routes.get('llama2-chat')!.spec;
     assert.deepEqual(spec.methods, ['POST']);
@@ -214,7 +256,9 @@ plugins:
   test('validation errors name the route and the field, all at once', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kong-yaml-'));
     const file = path.join(dir, 'bad.yaml');
-    writeFileSync(file, `_format_version: "3.0"
+    writeFileSync(
+      file,
+      `_format_version: "3.0"
 routes:
   - name: llama2-chat
     paths: ["~/llama2-chat$"]
@@ -236,24 +280,25 @@ routes:
     plugins:
       - name: rate-limiting
         config: {}
-`);
-    assert.throws(() => loadRoutes(file), (err: AiProxyConfigError) => {
-      assert.ok(err instanceof AiProxyConfigError);
-      const paths = err.details.map((d) => d.path);
-      assert.deepEqual(paths, [
-        'routes[0].methods.1',
-        'routes[1].paths[0]',
-        'routes[2].paths',
-        'routes[2].plugins.0.name',
-      ]);
-      assert.match(err.message, /routes\[0\] \(llama2-chat\): methods\.1 must be one of/);
-      assert.match(err.message, /routes\[1\] \(second\): paths\[0\] is not a valid regex/);
-      assert.match(err.message, /routes\[2\] \(third\): paths must contain at least 1 items/);
-      assert.match(err.message, /routes\[2\] \(third\): plugins\.0\.name must be \[ai-proxy\]/);
-      return true;
-    });
+`,
+    );
+    assert.throws(
+      () => loadRoutes(file),
+      (err: AiProxyConfigError) => {
+        assert.ok(err instanceof AiProxyConfigError);
+        const paths = err.details.map((d) => d.path);
+        assert.deepEqual(paths, ['routes[0].methods.1', 'routes[1].paths[0]', 'routes[2].paths', 'routes[2].plugins.0.name']);
+        assert.match(err.message, /routes\[0\] \(llama2-chat\): methods\.1 must be one of/);
+        assert.match(err.message, /routes\[1\] \(second\): paths\[0\] is not a valid regex/);
+        assert.match(err.message, /routes\[2\] \(third\): paths must contain at least 1 items/);
+        assert.match(err.message, /routes\[2\] \(third\): plugins\.0\.name must be \[ai-proxy\]/);
+        return true;
+      },
+    );
     // Once the route's own fields are right, its plugin config is checked by aiProxy's schema.
-    writeFileSync(file, `name: llama2-chat
+    writeFileSync(
+      file,
+      `name: llama2-chat
 paths: ["~/llama2-chat$"]
 plugins:
   - name: ai-proxy
@@ -265,13 +310,20 @@ plugins:
           llama2_format: ollama
           upstream_url: not-a-url
           temperature: "0.5"
-`);
-    assert.throws(() => loadRoutes(file), (err: AiProxyConfigError) => {
-      assert.deepEqual(err.details.map((d) => d.path), ['routes[0].plugins[0].config.model.options.upstream_url', 'routes[0].plugins[0].config.model.options.temperature']);
-      assert.match(err.message, /routes\[0\] \(llama2-chat\): plugins\[0\]\.config\.model\.options\.upstream_url must be an absolute http\(s\) URL/);
-      assert.match(err.message, /plugins\[0\]\.config\.model\.options\.temperature must be a number/);
-      return true;
-    });
+`,
+    );
+    assert.throws(
+      () => loadRoutes(file),
+      (err: AiProxyConfigError) => {
+        assert.deepEqual(
+          err.details.map((d) => d.path),
+          ['routes[0].plugins[0].config.model.options.upstream_url', 'routes[0].plugins[0].config.model.options.temperature'],
+        );
+        assert.match(err.message, /routes\[0\] \(llama2-chat\): plugins\[0\]\.config\.model\.options\.upstream_url must be an absolute http\(s\) URL/);
+        assert.match(err.message, /plugins\[0\]\.config\.model\.options\.temperature must be a number/);
+        return true;
+      },
+    );
     writeFileSync(file, 'name: [unclosed');
     assert.throws(() => loadRoutes(file), /bad\.yaml is not valid YAML/);
   });

@@ -40,5 +40,8 @@ test(`${ROUTES} routes on one server each reach their own upstream, with no MaxL
     assert.equal(upstreams[i % upstreams.length]!.last()?.body.model, `model-${i}`);
   }
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(warnings.filter((w) => w.includes('MaxListeners')), []);
+  assert.deepEqual(
+    warnings.filter((w) => w.includes('MaxListeners')),
+    [],
+  );
 });

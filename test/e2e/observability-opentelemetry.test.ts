@@ -7,7 +7,13 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type HistogramMetricData,
+} from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { aiProxy } from '../../lib';
 import { post, sseData } from '../support/http-client';
@@ -147,9 +153,17 @@ describe('metrics', () => {
     await post(`${proxy.url}/chat`, chatBody());
     await finishedSpans(3);
     await reader.forceFlush();
-    const all = metricExporter.getMetrics().at(-1)!.scopeMetrics.flatMap((s) => s.metrics);
+    const all = metricExporter
+      .getMetrics()
+      .at(-1)!
+      .scopeMetrics.flatMap((s) => s.metrics);
     const byName = new Map(all.map((m) => [m.descriptor.name, m as HistogramMetricData]));
-    for (const name of ['gen_ai.client.token.usage', 'gen_ai.client.operation.duration', 'gen_ai.server.time_to_first_token', 'gen_ai.server.time_per_output_token']) {
+    for (const name of [
+      'gen_ai.client.token.usage',
+      'gen_ai.client.operation.duration',
+      'gen_ai.server.time_to_first_token',
+      'gen_ai.server.time_per_output_token',
+    ]) {
       assert.ok(byName.has(name), `${name} missing: ${[...byName.keys()]}`);
     }
     const tokens = byName.get('gen_ai.client.token.usage')!;

@@ -20,7 +20,15 @@ before(async () => {
   ollama = await startOllama();
   const metrics = aiProxyMetrics({ register });
   proxy = await startApp((app) => {
-    app.use('/chat', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { options: { input_cost: 1000, output_cost: 2000 }, observability: { metrics, route_name: 'chat' } })));
+    app.use(
+      '/chat',
+      aiProxy(
+        llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, {
+          options: { input_cost: 1000, output_cost: 2000 },
+          observability: { metrics, route_name: 'chat' },
+        }),
+      ),
+    );
     app.use('/other', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { observability: { metrics: aiProxyMetrics({ register }) } })));
     app.get('/metrics', async (_req, res) => {
       res.type(register.contentType).send(await register.metrics());
@@ -56,7 +64,14 @@ test('a mix of requests: counts by route, model, format and outcome; tokens, cos
   assert.equal(sample(text, 'express_ai_proxy_requests_total', `${chat},outcome="complete",status_class="2xx"`), 3);
   assert.equal(sample(text, 'express_ai_proxy_requests_total', `${chat},outcome="client_error",status_class="4xx"`), 1);
   // The route without a route_name is labelled with its route type.
-  assert.equal(sample(text, 'express_ai_proxy_requests_total', 'route="llm/v1/chat",gen_ai_request_model="llama2",llama2_format="ollama",outcome="upstream_error",status_class="5xx"'), 1);
+  assert.equal(
+    sample(
+      text,
+      'express_ai_proxy_requests_total',
+      'route="llm/v1/chat",gen_ai_request_model="llama2",llama2_format="ollama",outcome="upstream_error",status_class="5xx"',
+    ),
+    1,
+  );
 
   const base = 'route="chat",gen_ai_operation_name="chat",gen_ai_request_model="llama2"';
   assert.equal(sample(text, 'gen_ai_client_token_usage_count', `${base},gen_ai_token_type="input"`), 3);
@@ -69,7 +84,7 @@ test('a mix of requests: counts by route, model, format and outcome; tokens, cos
   assert.equal(sample(text, 'gen_ai_server_time_per_output_token_seconds_count', base), 1);
   assert.ok(text.includes('# TYPE gen_ai_server_time_to_first_token_seconds histogram'));
   // 3 answers of 10 + 4 tokens at 1000 / 2000 per million.
-  assert.ok(Math.abs(sample(text, 'express_ai_proxy_cost_total', 'route="chat",gen_ai_request_model="llama2"')! - 3 * (10 * 1000 + 4 * 2000) / 1e6) < 1e-9);
+  assert.ok(Math.abs(sample(text, 'express_ai_proxy_cost_total', 'route="chat",gen_ai_request_model="llama2"')! - (3 * (10 * 1000 + 4 * 2000)) / 1e6) < 1e-9);
   assert.equal(sample(text, 'express_ai_proxy_requests_in_flight', `route="chat",target="${ollama.url}"`), 0);
   // Only requests that went upstream have an upstream time; the 400 did not.
   assert.equal(sample(text, 'express_ai_proxy_upstream_duration_seconds_count', `route="chat",target="${ollama.url}"`), 3);
@@ -103,7 +118,9 @@ test('the Grafana dashboard asks only for metrics and labels that exist', async 
   const text = await register.metrics();
   const labels = ['route', 'gen_ai_request_model', 'gen_ai_token_type', 'outcome', 'llama2_format', 'target'];
   const names = new Set(
-    [...dashboard.matchAll(/\b((?:gen_ai|express_ai_proxy)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')).filter((n) => !labels.includes(n)),
+    [...dashboard.matchAll(/\b((?:gen_ai|express_ai_proxy)_[a-z_]+)/g)]
+      .map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ''))
+      .filter((n) => !labels.includes(n)),
   );
   assert.ok(names.size >= 8, [...names].join());
   for (const name of names) assert.ok(text.includes(`# TYPE ${name} `), `${name} is not exported`);

@@ -32,8 +32,7 @@ before(async () => {
   ollama = await startOllama();
   openai = await startOpenAi();
   const upstream = `${ollama.url}/api/chat`;
-  const on_statistics = (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) =>
-    void reports.push({ stats, req, res, locals: undefined });
+  const on_statistics = (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) => void reports.push({ stats, req, res, locals: undefined });
   proxy = await startApp((app) => {
     // A logger-style middleware: reads res.locals when the response is over, as pino-http does.
     app.use((_req, res, next) => {
@@ -42,12 +41,32 @@ before(async () => {
       res.once('close', grab);
       next();
     });
-    app.use('/s', aiProxy(llama2Config('chat', 'ollama', upstream, { options: { input_cost: 1, output_cost: 2 }, logging: { log_statistics: true, on_statistics } })));
+    app.use(
+      '/s',
+      aiProxy(llama2Config('chat', 'ollama', upstream, { options: { input_cost: 1, output_cost: 2 }, logging: { log_statistics: true, on_statistics } })),
+    );
     app.use('/oa', aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { logging: { log_statistics: true, on_statistics } })));
     app.use('/small', aiProxy(llama2Config('chat', 'ollama', upstream, { max_request_body_size: 64, logging: { log_statistics: true, on_statistics } })));
-    app.use('/slow', aiProxy(llama2Config('chat', 'ollama', upstream, { upstream_timeout: 150, upstream_first_byte_timeout: 150, logging: { log_statistics: true, on_statistics } })));
+    app.use(
+      '/slow',
+      aiProxy(
+        llama2Config('chat', 'ollama', upstream, { upstream_timeout: 150, upstream_first_byte_timeout: 150, logging: { log_statistics: true, on_statistics } }),
+      ),
+    );
     app.use('/quiet', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { on_statistics }, observability: { server_timing: false } })));
-    app.use('/async-hook', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { log_statistics: true, on_statistics: async () => { throw new Error('async hook failed'); } } })));
+    app.use(
+      '/async-hook',
+      aiProxy(
+        llama2Config('chat', 'ollama', upstream, {
+          logging: {
+            log_statistics: true,
+            on_statistics: async () => {
+              throw new Error('async hook failed');
+            },
+          },
+        }),
+      ),
+    );
   });
   // A plain http server has no res.locals: the proxy makes one.
   const mw = aiProxy(llama2Config('chat', 'ollama', upstream));
@@ -190,7 +209,12 @@ describe('one statistics object per request, for every outcome', () => {
   test('a client that leaves before the answer begins: aborted', async () => {
     ollama.set({ responseDelayMs: 300 });
     const ac = new AbortController();
-    const pending = fetch(`${proxy.url}/s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody()), signal: ac.signal }).catch(() => undefined);
+    const pending = fetch(`${proxy.url}/s`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody()),
+      signal: ac.signal,
+    }).catch(() => undefined);
     await ollama.nextRequest();
     ac.abort();
     await pending;
@@ -223,7 +247,10 @@ describe('one statistics object per request, for every outcome', () => {
     openai.set({ fault: undefined, finishReason: 'length', promptTokens: 8, completionTokens: 4 });
     await post(`${proxy.url}/oa`, chatBody({ stream: true }));
     const whole = (await onlyReport()).stats;
-    assert.deepEqual([whole.outcome, whole.finish_reason, whole.prompt_tokens, whole.completion_tokens, whole.usage_source], ['length', 'length', 8, 4, 'upstream']);
+    assert.deepEqual(
+      [whole.outcome, whole.finish_reason, whole.prompt_tokens, whole.completion_tokens, whole.usage_source],
+      ['length', 'length', 8, 4, 'upstream'],
+    );
   });
 
   test('an error inside the upstream stream: upstream_error', async () => {
@@ -268,7 +295,12 @@ describe('request ids', () => {
     assert.equal(ollama.last().headers['x-request-id'], 'trace:42/abc=');
   });
 
-  for (const [name, bad] of [['spaces', 'a b'], ['too long', 'x'.repeat(129)], ['quotes', 'a"b'], ['a comma', 'a,b']] as const) {
+  for (const [name, bad] of [
+    ['spaces', 'a b'],
+    ['too long', 'x'.repeat(129)],
+    ['quotes', 'a"b'],
+    ['a comma', 'a,b'],
+  ] as const) {
     test(`an X-Request-Id with ${name} is replaced by a new one, upstream too`, async () => {
       const r = await post(`${proxy.url}/s`, chatBody(), { headers: { 'x-request-id': bad } });
       const id = r.headers.get('x-request-id')!;

@@ -74,11 +74,7 @@ describe('openai SDK: tools', () => {
     const second = await sdk().chat.completions.create({
       model: 'llama2',
       tools: [WEATHER_TOOL],
-      messages: [
-        { role: 'user', content: 'Weather in Paris?' },
-        assistant,
-        { role: 'tool', tool_call_id: call.id, content: '{"temp":18}' },
-      ],
+      messages: [{ role: 'user', content: 'Weather in Paris?' }, assistant, { role: 'tool', tool_call_id: call.id, content: '{"temp":18}' }],
     });
     assert.equal(second.choices[0]!.message.content, 'It is 18 °C in Paris.');
     assert.equal(second.choices[0]!.finish_reason, 'stop');
@@ -90,11 +86,22 @@ describe('openai SDK: tools', () => {
   for (const onDoneLine of [false, true]) {
     test(`streamed: tool call deltas as OpenAI streams them, finish_reason tool_calls (call ${onDoneLine ? 'on' : 'before'} the done line)`, async () => {
       ollama.set({ toolCalls: [WEATHER, { name: 'get_time', arguments: { tz: 'CET' } }], toolCallsOnDoneLine: onDoneLine });
-      const stream = await sdk().chat.completions.create({ model: 'llama2', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL], stream: true });
+      const stream = await sdk().chat.completions.create({
+        model: 'llama2',
+        messages: [{ role: 'user', content: 'Weather?' }],
+        tools: [WEATHER_TOOL],
+        stream: true,
+      });
       const chunks = [];
       for await (const chunk of stream) chunks.push(chunk);
       const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-      assert.deepEqual(deltas.map((d) => [d.index, d.type, d.function?.name]), [[0, 'function', 'get_weather'], [1, 'function', 'get_time']]);
+      assert.deepEqual(
+        deltas.map((d) => [d.index, d.type, d.function?.name]),
+        [
+          [0, 'function', 'get_weather'],
+          [1, 'function', 'get_time'],
+        ],
+      );
       assert.ok(deltas.every((d) => /^call_/.test(d.id ?? '')));
       assert.deepEqual(JSON.parse(deltas[0]!.function!.arguments!), WEATHER.arguments);
       assert.equal(chunks[0]!.choices[0]!.delta.role, 'assistant');
@@ -107,7 +114,10 @@ describe('openai SDK: tools', () => {
     const runner = sdk().chat.completions.stream({ model: 'llama2', messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL] });
     const final = await runner.finalChatCompletion();
     assert.equal(final.choices[0]!.finish_reason, 'tool_calls');
-    assert.deepEqual(JSON.parse(final.choices[0]!.message.tool_calls![0]!.type === 'function' ? final.choices[0]!.message.tool_calls![0]!.function.arguments : ''), WEATHER.arguments);
+    assert.deepEqual(
+      JSON.parse(final.choices[0]!.message.tool_calls![0]!.type === 'function' ? final.choices[0]!.message.tool_calls![0]!.function.arguments : ''),
+      WEATHER.arguments,
+    );
   });
 
   test('tool_choice none: the tools are not sent, the model answers in text', async () => {
@@ -144,7 +154,11 @@ describe('openai SDK: tools', () => {
 
 describe('openai SDK: JSON mode, thinking, images, logprobs', () => {
   test('response_format json_object → format "json"; the answer parses', async () => {
-    const c = await sdk().chat.completions.create({ model: 'llama2', messages: [{ role: 'user', content: 'JSON please' }], response_format: { type: 'json_object' } });
+    const c = await sdk().chat.completions.create({
+      model: 'llama2',
+      messages: [{ role: 'user', content: 'JSON please' }],
+      response_format: { type: 'json_object' },
+    });
     assert.equal(ollama.last().body.format, 'json');
     assert.deepEqual(JSON.parse(c.choices[0]!.message.content!), { answer: 3 });
   });
@@ -170,7 +184,15 @@ describe('openai SDK: JSON mode, thinking, images, logprobs', () => {
     const png = Buffer.from('fake png bytes').toString('base64');
     await sdk().chat.completions.create({
       model: 'llama2',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+          ],
+        },
+      ],
     });
     assert.deepEqual(ollama.last().body.messages[0], { role: 'user', content: 'What is this?', images: [png] });
     const r = await post(`${proxy.url}/v1/chat/completions`, {
@@ -190,13 +212,19 @@ describe('openai SDK: JSON mode, thinking, images, logprobs', () => {
 
 describe('Ollama settings and limits', () => {
   test('config defaults reach Ollama; the config wins over the request; other request settings pass', async () => {
-    await post(`${proxy.url}/tuned/v1/chat/completions`, { messages: [{ role: 'user', content: 'Hi' }], num_ctx: 2048, keep_alive: '1m', repeat_penalty: 1.2, max_completion_tokens: 4000 });
+    await post(`${proxy.url}/tuned/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'Hi' }],
+      num_ctx: 2048,
+      keep_alive: '1m',
+      repeat_penalty: 1.2,
+      max_completion_tokens: 4000,
+    });
     const u = ollama.last().body;
     assert.equal(u.keep_alive, '30m');
     assert.equal(u.options.num_ctx, 8192);
     assert.equal(u.options.repeat_penalty, 1.2);
     assert.equal(u.options.num_predict, 50, 'the config max_tokens caps max_completion_tokens');
-     // A plain request gets the route's settings too.
+    // A plain request gets the route's settings too.
     await post(`${proxy.url}/tuned/v1/chat/completions`, { messages: [{ role: 'user', content: 'Hi' }] });
     assert.deepEqual([ollama.last().body.keep_alive, ollama.last().body.options.num_ctx], ['30m', 8192]);
   });
@@ -212,7 +240,10 @@ describe('Ollama settings and limits', () => {
       () => aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { options: { ollama: { num_ctxx: 1 } as Json } })),
       /model\.options\.ollama\.num_ctxx/,
     );
-    assert.throws(() => aiProxy(llama2Config('chat', 'raw', `${ollama.url}/generate`, { options: { ollama: { num_ctx: 8192 } } })), /model\.options\.ollama is not allowed/);
+    assert.throws(
+      () => aiProxy(llama2Config('chat', 'raw', `${ollama.url}/generate`, { options: { ollama: { num_ctx: 8192 } } })),
+      /model\.options\.ollama is not allowed/,
+    );
   });
 
   test('a streamed plain answer still converts through the fast path (no tool call, no thinking)', async () => {
@@ -227,7 +258,11 @@ describe('LangChain (@langchain/openai)', () => {
   function chat(): ChatOpenAI {
     return new ChatOpenAI({ model: 'llama2', apiKey: 'x', maxRetries: 0, configuration: { baseURL: `${proxy.url}/v1` } });
   }
-  const weather = { name: 'get_weather', description: 'The current weather of a city', schema: z.object({ city: z.string(), unit: z.enum(['celsius', 'fahrenheit']).optional() }) };
+  const weather = {
+    name: 'get_weather',
+    description: 'The current weather of a city',
+    schema: z.object({ city: z.string(), unit: z.enum(['celsius', 'fahrenheit']).optional() }),
+  };
 
   test('bindTools: tool_calls with parsed args; the tool result goes back as a tool message', async () => {
     ollama.set({ toolCalls: [WEATHER] });
@@ -244,7 +279,9 @@ describe('LangChain (@langchain/openai)', () => {
 
   test('bindTools, streamed: the chunks concatenate to the tool call', async () => {
     ollama.set({ toolCalls: [WEATHER] });
-    const stream = await chat().bindTools([weather]).stream([new HumanMessage('Weather in Paris?')]);
+    const stream = await chat()
+      .bindTools([weather])
+      .stream([new HumanMessage('Weather in Paris?')]);
     let full: Json;
     for await (const chunk of stream) full = full ? full.concat(chunk) : chunk;
     assert.equal(full.tool_calls.length, 1);
@@ -254,7 +291,9 @@ describe('LangChain (@langchain/openai)', () => {
   for (const method of ['jsonSchema', 'jsonMode'] as const) {
     test(`withStructuredOutput (${method}): a parsed object`, async () => {
       const schema = z.object({ city: z.string() });
-      const result = await chat().withStructuredOutput(method === 'jsonMode' ? z.object({ answer: z.number() }) : schema, { method }).invoke('Which city?');
+      const result = await chat()
+        .withStructuredOutput(method === 'jsonMode' ? z.object({ answer: z.number() }) : schema, { method })
+        .invoke('Which city?');
       if (method === 'jsonSchema') {
         assert.deepEqual(result, { city: 'Paris' });
         assert.equal(ollama.last().body.format.type, 'object');
@@ -269,7 +308,10 @@ describe('LangChain (@langchain/openai)', () => {
 describe('Vercel AI SDK (@ai-sdk/openai-compatible)', () => {
   const provider = () => createOpenAICompatible({ name: 'proxy', baseURL: `${proxy.url}/v1`, apiKey: 'x' });
   const tools = () => ({
-    get_weather: tool({ description: 'The current weather of a city', inputSchema: jsonSchema<{ city: string; unit?: string }>(WEATHER_TOOL.function.parameters as Json) }),
+    get_weather: tool({
+      description: 'The current weather of a city',
+      inputSchema: jsonSchema<{ city: string; unit?: string }>(WEATHER_TOOL.function.parameters as Json),
+    }),
   });
 
   test('generateText: toolCalls', async () => {

@@ -104,15 +104,12 @@ for (const t of targets) {
 
 describe('errors surface as APIError with the status', () => {
   test('a model other than the configured one → 400', async () => {
-    await assert.rejects(
-      client('ollama').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
-      (err: unknown) => {
-        assert.ok(err instanceof APIError);
-        assert.equal(err.status, 400);
-        assert.match(err.message, /cannot use own model - must be: llama2/);
-        return true;
-      },
-    );
+    await assert.rejects(client('ollama').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }), (err: unknown) => {
+      assert.ok(err instanceof APIError);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /cannot use own model - must be: llama2/);
+      return true;
+    });
   });
 
   test('an upstream 429 → RateLimitError', async () => {

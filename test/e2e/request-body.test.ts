@@ -33,7 +33,11 @@ after(async () => {
 const TEXT = JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'héllo 🦙' }] }));
 
 describe('Content-Encoding', () => {
-  for (const [encoding, encode] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+  for (const [encoding, encode] of [
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const) {
     test(`${encoding} is inflated`, async () => {
       const r = await post(`${proxy.url}/chat`, undefined, { raw: encode(Buffer.from(TEXT)), headers: { 'content-encoding': encoding } });
       assert.equal(r.status, 200, r.text);

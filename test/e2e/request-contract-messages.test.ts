@@ -29,15 +29,37 @@ after(() => Promise.all([proxy, tgi, llama, openai].map((s) => s.close())));
 beforeEach(() => [tgi, llama, openai].forEach((s) => s.reset()));
 
 const USER = { role: 'user', content: 'Weather in Paris?' };
-const CALL = { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] };
+const CALL = {
+  role: 'assistant',
+  content: null,
+  tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+};
 const RESULT = { role: 'tool', tool_call_id: 'call_1', content: '18' };
 
 describe('raw: what the Llama 2 template cannot carry', () => {
   const cases: Array<[string, unknown[], string, RegExp]> = [
     ['a tool result', [USER, CALL, RESULT], 'messages[1].tool_calls', /no tool calls/],
     ['a tool result alone', [USER, RESULT], 'messages[1].role', /no tool results/],
-    ['an image', [{ role: 'user', content: [{ type: 'text', text: 'What?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }], 'messages[0].content[1]', /no images/],
-    ['an audio part', [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }], 'messages[0].content[0]', /input_audio/],
+    [
+      'an image',
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+          ],
+        },
+      ],
+      'messages[0].content[1]',
+      /no images/,
+    ],
+    [
+      'an audio part',
+      [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }],
+      'messages[0].content[0]',
+      /input_audio/,
+    ],
   ];
   for (const mount of ['tgi', 'llamacpp'] as const) {
     for (const [name, messages, param, message] of cases) {
@@ -89,7 +111,7 @@ describe('raw: what the Llama 2 template cannot carry', () => {
     }
   });
 
-  test('TGI top_logprobs above its --max-top-n-tokens: TGI\'s own 422 reaches the client', async () => {
+  test("TGI top_logprobs above its --max-top-n-tokens: TGI's own 422 reaches the client", async () => {
     const r = await post(`${proxy.url}/tgi`, { messages: [USER], logprobs: true, top_logprobs: 8 });
     assertOpenAiError(r, 422, /top_n_tokens/);
   });

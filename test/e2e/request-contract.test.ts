@@ -44,7 +44,14 @@ before(async () => {
 after(() => Promise.all([proxy, ollama, tgi, llama, openai].map((s) => s.close())));
 beforeEach(() => [ollama, tgi, llama, openai].forEach((s) => s.reset()));
 
-const TOOL = { type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
+const TOOL = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Weather of a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
 const SCHEMA = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
 
 type Check = (u: Json, r: HttpResult, rec: RecordedRequest) => void;
@@ -65,7 +72,13 @@ function assertLogprobs(r: HttpResult, top: number): void {
   const choice = r.json.choices[0];
   const content = choice.logprobs.content;
   assert.ok(Array.isArray(content) && content.length > 0);
-  assert.equal(content.map((e: Json) => e.token).join('').trim(), choice.message.content);
+  assert.equal(
+    content
+      .map((e: Json) => e.token)
+      .join('')
+      .trim(),
+    choice.message.content,
+  );
   for (const e of content) {
     assert.equal(typeof e.logprob, 'number');
     assert.deepEqual(e.bytes, [...Buffer.from(e.token)]);
@@ -85,9 +98,18 @@ interface Sample {
   completions?: Partial<Record<ContractTarget, Check>>;
 }
 
-const opt = (key: string, value: unknown): Check => (u) => assert.deepEqual(u.options?.[key], value);
-const param = (key: string, value: unknown): Check => (u) => assert.deepEqual(u.parameters?.[key], value);
-const top = (key: string, value: unknown): Check => (u) => assert.deepEqual(u[key], value);
+const opt =
+  (key: string, value: unknown): Check =>
+  (u) =>
+    assert.deepEqual(u.options?.[key], value);
+const param =
+  (key: string, value: unknown): Check =>
+  (u) =>
+    assert.deepEqual(u.parameters?.[key], value);
+const top =
+  (key: string, value: unknown): Check =>
+  (u) =>
+    assert.deepEqual(u[key], value);
 /** The same option on every native upstream, under each one's name. */
 const tuning = (value: unknown, ollamaKey: string, tgiKey: string, llamaKey: string): Sample['mapped'] => ({
   ollama: opt(ollamaKey, value),
@@ -169,7 +191,15 @@ const SAMPLES: Record<string, Sample> = {
   seed: { value: 42, mapped: tuning(42, 'seed', 'seed', 'seed') },
   presence_penalty: { value: 0.5, mapped: { ollama: opt('presence_penalty', 0.5), llamacpp: top('presence_penalty', 0.5) } },
   frequency_penalty: { value: 0.5, mapped: tuning(0.5, 'frequency_penalty', 'frequency_penalty', 'frequency_penalty') },
-  logit_bias: { value: { '15043': 5, '2': -100 }, mapped: { llamacpp: top('logit_bias', [[2, -100], [15043, 5]]) } },
+  logit_bias: {
+    value: { '15043': 5, '2': -100 },
+    mapped: {
+      llamacpp: top('logit_bias', [
+        [2, -100],
+        [15043, 5],
+      ]),
+    },
+  },
   user: { value: 'user-1' },
   logprobs: {
     value: true,
@@ -263,22 +293,24 @@ const SAMPLES: Record<string, Sample> = {
   keep_alive: { value: '10m', mapped: { ollama: top('keep_alive', '10m') } },
   think: { value: true, mapped: { ollama: top('think', true) } },
   ...Object.fromEntries(
-    ([
-      ['num_ctx', 4096],
-      ['num_keep', 5],
-      ['num_batch', 64],
-      ['num_gpu', 1],
-      ['main_gpu', 0],
-      ['num_thread', 2],
-      ['use_mmap', true],
-      ['repeat_last_n', 64],
-      ['repeat_penalty', 1.1],
-      ['min_p', 0.05],
-      ['typical_p', 0.9],
-      ['mirostat', 1],
-      ['mirostat_tau', 5],
-      ['mirostat_eta', 0.1],
-    ] as const).map(([k, v]) => [k, { value: v, mapped: { ollama: opt(k, v) } }]),
+    (
+      [
+        ['num_ctx', 4096],
+        ['num_keep', 5],
+        ['num_batch', 64],
+        ['num_gpu', 1],
+        ['main_gpu', 0],
+        ['num_thread', 2],
+        ['use_mmap', true],
+        ['repeat_last_n', 64],
+        ['repeat_penalty', 1.1],
+        ['min_p', 0.05],
+        ['typical_p', 0.9],
+        ['mirostat', 1],
+        ['mirostat_tau', 5],
+        ['mirostat_eta', 0.1],
+      ] as const
+    ).map(([k, v]) => [k, { value: v, mapped: { ollama: opt(k, v) } }]),
   ),
 };
 
@@ -311,7 +343,10 @@ for (const kind of ['chat', 'completions'] as const) {
             const e = assertOpenAiError(r, 400);
             assert.equal(e.code, 'unsupported_parameter');
             assert.equal((e as Json).param, field);
-            assert.match(e.message, new RegExp(`llama2_format ${target === 'tgi' ? 'raw \\(TGI\\)' : target === 'llamacpp' ? 'raw \\(llama\\.cpp\\)' : target}`));
+            assert.match(
+              e.message,
+              new RegExp(`llama2_format ${target === 'tgi' ? 'raw \\(TGI\\)' : target === 'llamacpp' ? 'raw \\(llama\\.cpp\\)' : target}`),
+            );
             assert.equal(upstreamOf(target).requests.length, 0, 'nothing was sent upstream');
             if (cell.noop) {
               // OpenAI's default value cannot change the answer: accepted.

@@ -27,10 +27,7 @@ before(async () => {
     app.use('/completions', aiProxy(llama2Config('completions', 'ollama', `${ollama.url}/api/generate`)));
     app.use('/small', aiProxy(llama2Config('chat', 'ollama', chat, { max_request_body_size: 200 })));
     app.use('/any-model', aiProxy(llama2Config('chat', 'ollama', chat, { name: null })));
-    app.use(
-      '/tuned',
-      aiProxy(llama2Config('chat', 'ollama', chat, { options: { max_tokens: 32, temperature: 0.2 } })),
-    );
+    app.use('/tuned', aiProxy(llama2Config('chat', 'ollama', chat, { options: { max_tokens: 32, temperature: 0.2 } })));
     app.use('/tgi-top-p-1', aiProxy(llama2Config('chat', 'raw', `${tgi.url}/generate`, { options: { top_p: 1 } })));
   });
   // A host app that parses JSON itself before the proxy.

@@ -23,8 +23,15 @@ function routes(): AiProxyRouterRoute[] {
   return [
     { route_type: 'llm/v1/chat', model: { provider: 'llama2', name: 'llama2', options: o('/api/chat') }, aliases: ['gpt-4o-mini', 'gpt-3.5-turbo'] },
     { route_type: 'llm/v1/completions', model: { provider: 'llama2', name: 'llama2', options: o('/api/generate') }, aliases: ['gpt-3.5-turbo-instruct'] },
-    { route_type: 'llm/v1/embeddings', model: { provider: 'llama2', name: 'nomic-embed-text', options: o('/api/embed') }, aliases: ['text-embedding-ada-002', 'text-embedding-3-small'] },
-    { route_type: 'llm/v1/chat', model: { provider: 'llama2', name: 'mistral', options: { llama2_format: 'openai', upstream_url: `${vllm.url}/v1/chat/completions` } } },
+    {
+      route_type: 'llm/v1/embeddings',
+      model: { provider: 'llama2', name: 'nomic-embed-text', options: o('/api/embed') },
+      aliases: ['text-embedding-ada-002', 'text-embedding-3-small'],
+    },
+    {
+      route_type: 'llm/v1/chat',
+      model: { provider: 'llama2', name: 'mistral', options: { llama2_format: 'openai', upstream_url: `${vllm.url}/v1/chat/completions` } },
+    },
   ];
 }
 
@@ -42,7 +49,10 @@ const sdk = () => new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0, timeout: 500
 describe('openai SDK through one baseURL', () => {
   test('models.list() lists the models and aliases in OpenAI shape; models.retrieve() finds one', async () => {
     const page = await sdk().models.list();
-    assert.deepEqual(page.data.map((m) => m.id), ['llama2', 'gpt-4o-mini', 'gpt-3.5-turbo', 'gpt-3.5-turbo-instruct', 'nomic-embed-text', 'text-embedding-ada-002', 'text-embedding-3-small', 'mistral']);
+    assert.deepEqual(
+      page.data.map((m) => m.id),
+      ['llama2', 'gpt-4o-mini', 'gpt-3.5-turbo', 'gpt-3.5-turbo-instruct', 'nomic-embed-text', 'text-embedding-ada-002', 'text-embedding-3-small', 'mistral'],
+    );
     for (const m of page.data) {
       assert.equal(m.object, 'model');
       assert.equal(typeof m.created, 'number');
@@ -79,7 +89,10 @@ describe('openai SDK through one baseURL', () => {
     assert.deepEqual(e64.data[0]!.embedding, fakeEmbedding('hello').map(Math.fround));
     assert.equal(ollama.last().body.model, 'nomic-embed-text');
     const ef = await sdk().embeddings.create({ model: 'nomic-embed-text', input: ['a', 'b'], encoding_format: 'float' });
-    assert.deepEqual(ef.data.map((d) => d.embedding), [fakeEmbedding('a'), fakeEmbedding('b')]);
+    assert.deepEqual(
+      ef.data.map((d) => d.embedding),
+      [fakeEmbedding('a'), fakeEmbedding('b')],
+    );
   });
 
   test('an unknown model is a 404 model_not_found in OpenAI shape, before any upstream call', async () => {
@@ -88,21 +101,33 @@ describe('openai SDK through one baseURL', () => {
     const e = assertOpenAiError(r, 404, /The model `gpt-5` does not exist/);
     assert.equal(e.code, 'model_not_found');
     assert.equal(e.type, 'invalid_request_error');
-    assertOpenAiError(await post(`${baseURL}/embeddings`, { model: 'llama2', input: 'x' }), 404, /`llama2` does not exist \(it has no llm\/v1\/embeddings route here\)/);
+    assertOpenAiError(
+      await post(`${baseURL}/embeddings`, { model: 'llama2', input: 'x' }),
+      404,
+      /`llama2` does not exist \(it has no llm\/v1\/embeddings route here\)/,
+    );
     assert.equal(ollama.requests.length, n);
   });
 
   test('no model: the only model of an operation is used; with several, a 400 lists them', async () => {
     const r = await post(`${baseURL}/embeddings`, { input: 'x' });
     assert.equal(r.status, 200, r.text);
-    assertOpenAiError(await post(`${baseURL}/chat/completions`, { messages: [{ role: 'user', content: 'hi' }] }), 400, /"model" is required: one of "llama2", "gpt-4o-mini", "gpt-3.5-turbo", "mistral"/);
+    assertOpenAiError(
+      await post(`${baseURL}/chat/completions`, { messages: [{ role: 'user', content: 'hi' }] }),
+      400,
+      /"model" is required: one of "llama2", "gpt-4o-mini", "gpt-3.5-turbo", "mistral"/,
+    );
   });
 
   test('health, /responses hint, unknown paths and wrong methods', async () => {
     const h = await post(`${baseURL}/health`, undefined, { method: 'GET' });
     assert.equal(h.status, 200);
     assert.deepEqual(h.json, { status: 'ok' });
-    assertOpenAiError(await post(`${baseURL}/responses`, { model: 'llama2', input: 'hi' }), 404, /Responses API \(\/v1\/responses\) is not supported: use Chat Completions \(POST \/v1\/chat\/completions\)/);
+    assertOpenAiError(
+      await post(`${baseURL}/responses`, { model: 'llama2', input: 'hi' }),
+      404,
+      /Responses API \(\/v1\/responses\) is not supported: use Chat Completions \(POST \/v1\/chat\/completions\)/,
+    );
     assertOpenAiError(await post(`${baseURL}/foo`, {}), 404, /no route at \/v1\/foo/);
     assertOpenAiError(await post(`${baseURL}/chat/completions`, undefined, { method: 'GET' }), 405);
   });
@@ -138,7 +163,11 @@ test('an operation with no route at all is a 404 naming it', async () => {
     app.use('/v1', aiProxyRouter({ routes: [routes()[0]!], health_path: false }));
   });
   try {
-    assertOpenAiError(await post(`${chatOnly.url}/v1/embeddings`, { model: 'nomic-embed-text', input: 'x' }), 404, 'no model is served for /embeddings (llm/v1/embeddings) here. Models: GET /v1/models');
+    assertOpenAiError(
+      await post(`${chatOnly.url}/v1/embeddings`, { model: 'nomic-embed-text', input: 'x' }),
+      404,
+      'no model is served for /embeddings (llm/v1/embeddings) here. Models: GET /v1/models',
+    );
     assertOpenAiError(await post(`${chatOnly.url}/v1/health`, undefined, { method: 'GET' }), 404);
   } finally {
     await chatOnly.close();
@@ -152,13 +181,26 @@ describe('router config', () => {
         aiProxyRouter({
           routes: [
             { route_type: 'llm/v1/chat', model: { provider: 'llama2', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } } },
-            { route_type: 'llm/v1/chatt' as never, model: { provider: 'llama2', name: 'x', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } } },
-            { route_type: 'llm/v1/chat', model: { provider: 'llama2', name: 'a', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } }, aliases: ['b'] },
-            { route_type: 'llm/v1/chat', model: { provider: 'llama2', name: 'b', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } } },
+            {
+              route_type: 'llm/v1/chatt' as never,
+              model: { provider: 'llama2', name: 'x', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } },
+            },
+            {
+              route_type: 'llm/v1/chat',
+              model: { provider: 'llama2', name: 'a', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } },
+              aliases: ['b'],
+            },
+            {
+              route_type: 'llm/v1/chat',
+              model: { provider: 'llama2', name: 'b', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:1/api/chat' } },
+            },
           ],
         }),
       (err: Error & { details: { path: string }[] }) => {
-        assert.deepEqual(err.details.map((d) => d.path), ['routes[0].model.name', 'routes[1].route_type', 'routes[3]']);
+        assert.deepEqual(
+          err.details.map((d) => d.path),
+          ['routes[0].model.name', 'routes[1].route_type', 'routes[3]'],
+        );
         assert.match(err.message, /routes\[1\]\.route_type must be one of/);
         assert.match(err.message, /routes\[3\]: model "b" already has a llm\/v1\/chat route/);
         return true;

@@ -111,8 +111,19 @@ describe('the same upstream error, JSON or stream event: one type, one code', ()
   });
 
   test('context overflow: context_length_exceeded, JSON (llama.cpp, both routes) and in a stream', async () => {
-    const overflow = { error: { code: 400, message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 608, n_ctx: 512 } };
-    for (const [route, upstream] of [['llamacpp', llama], ['llamacpp-v1', llamaV1]] as const) {
+    const overflow = {
+      error: {
+        code: 400,
+        message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it',
+        type: 'exceed_context_size_error',
+        n_prompt_tokens: 608,
+        n_ctx: 512,
+      },
+    };
+    for (const [route, upstream] of [
+      ['llamacpp', llama],
+      ['llamacpp-v1', llamaV1],
+    ] as const) {
       upstream.set({ fault: { kind: 'status', status: 400, body: overflow } });
       for (const stream of [false, true]) {
         const r = await post(`${proxy.url}/${route}/chat`, bodyFor('chat', { stream }));
@@ -129,16 +140,31 @@ describe('the same upstream error, JSON or stream event: one type, one code', ()
   test('model not found: model_not_found from Ollama and an OpenAI-compatible server', async () => {
     ollama.set({ fault: { kind: 'status', status: 404, body: { error: "model 'team-llama' not found" } } });
     const o = await post(`${proxy.url}/ollama/chat`, bodyFor('chat'));
-    assert.deepEqual({ status: o.status, type: o.json.error.type, code: o.json.error.code }, { status: 404, type: 'invalid_request_error', code: 'model_not_found' });
-    openai.set({ fault: { kind: 'status', status: 404, body: { object: 'error', message: 'The model `team-llama` does not exist.', type: 'NotFoundError', param: null, code: 404 } } });
+    assert.deepEqual(
+      { status: o.status, type: o.json.error.type, code: o.json.error.code },
+      { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
+    );
+    openai.set({
+      fault: {
+        kind: 'status',
+        status: 404,
+        body: { object: 'error', message: 'The model `team-llama` does not exist.', type: 'NotFoundError', param: null, code: 404 },
+      },
+    });
     const v = await post(`${proxy.url}/openai/chat`, bodyFor('chat'));
-    assert.deepEqual({ status: v.status, type: v.json.error.type, code: v.json.error.code }, { status: 404, type: 'invalid_request_error', code: 'model_not_found' });
+    assert.deepEqual(
+      { status: v.status, type: v.json.error.type, code: v.json.error.code },
+      { status: 404, type: 'invalid_request_error', code: 'model_not_found' },
+    );
   });
 
   test('busy: server_overloaded, with the status kept (TGI 429, Ollama 503), JSON and stream', async () => {
     tgi.set({ fault: { kind: 'status', status: 429, body: { error: 'Model is overloaded', error_type: 'overloaded' } } });
     const t = await post(`${proxy.url}/tgi/chat`, bodyFor('chat'));
-    assert.deepEqual({ status: t.status, type: t.json.error.type, code: t.json.error.code }, { status: 429, type: 'rate_limit_error', code: 'server_overloaded' });
+    assert.deepEqual(
+      { status: t.status, type: t.json.error.type, code: t.json.error.code },
+      { status: 429, type: 'rate_limit_error', code: 'server_overloaded' },
+    );
     ollama.set({ fault: { kind: 'status', status: 503, body: { error: 'server busy, please try again.  maximum pending requests exceeded' } } });
     const o = await post(`${proxy.url}/ollama/chat`, bodyFor('chat', { stream: true }));
     assert.deepEqual({ status: o.status, type: o.json.error.type, code: o.json.error.code }, { status: 503, type: 'api_error', code: 'server_overloaded' });

@@ -37,16 +37,51 @@ interface Kind {
 }
 
 const kinds: Kind[] = [
-  { name: 'ollama', mount: '/ollama', path: '/api/chat', format: 'ollama', sse: false, streamError: (m) => `${JSON.stringify({ error: m })}\n`, errorBody: (m) => ({ error: m }) },
-  { name: 'raw TGI', mount: '/tgi', path: '/generate', format: 'raw', sse: true, streamError: (m) => `data:${JSON.stringify({ error: m, error_type: 'validation' })}\n\n`, errorBody: (m) => ({ error: m, error_type: 'validation' }) },
-  { name: 'raw llama.cpp', mount: '/llamacpp', path: '/completion', format: 'raw', sse: true, streamError: (m) => `data: ${JSON.stringify({ error: { code: 500, message: m, type: 'server_error' } })}\n\n`, errorBody: (m) => ({ error: { code: 401, message: m, type: 'authentication_error' } }) },
-  { name: 'openai', mount: '/openai', path: '/v1/chat/completions', format: 'openai', sse: true, streamError: (m) => `data: ${JSON.stringify({ error: { message: m, type: 'server_error', param: null, code: null } })}\n\n`, errorBody: (m) => ({ error: { message: m, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }) },
+  {
+    name: 'ollama',
+    mount: '/ollama',
+    path: '/api/chat',
+    format: 'ollama',
+    sse: false,
+    streamError: (m) => `${JSON.stringify({ error: m })}\n`,
+    errorBody: (m) => ({ error: m }),
+  },
+  {
+    name: 'raw TGI',
+    mount: '/tgi',
+    path: '/generate',
+    format: 'raw',
+    sse: true,
+    streamError: (m) => `data:${JSON.stringify({ error: m, error_type: 'validation' })}\n\n`,
+    errorBody: (m) => ({ error: m, error_type: 'validation' }),
+  },
+  {
+    name: 'raw llama.cpp',
+    mount: '/llamacpp',
+    path: '/completion',
+    format: 'raw',
+    sse: true,
+    streamError: (m) => `data: ${JSON.stringify({ error: { code: 500, message: m, type: 'server_error' } })}\n\n`,
+    errorBody: (m) => ({ error: { code: 401, message: m, type: 'authentication_error' } }),
+  },
+  {
+    name: 'openai',
+    mount: '/openai',
+    path: '/v1/chat/completions',
+    format: 'openai',
+    sse: true,
+    streamError: (m) => `data: ${JSON.stringify({ error: { message: m, type: 'server_error', param: null, code: null } })}\n\n`,
+    errorBody: (m) => ({ error: { message: m, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }),
+  },
 ];
 
 /** How upstreams echo a credential. */
 const echoes: [string, string][] = [
   ['the whole header value', `header was ${HEADER}`],
-  ['the token without its Bearer prefix (OpenAI 401)', `Incorrect API key provided: ${TOKEN}. You can find your API key at https://platform.openai.com/account/api-keys.`],
+  [
+    'the token without its Bearer prefix (OpenAI 401)',
+    `Incorrect API key provided: ${TOKEN}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+  ],
   ['a masked token', `Incorrect API key provided: ${TOKEN.slice(0, 12)}${'*'.repeat(16)}${TOKEN.slice(-4)}.`],
   ['the query value URL-encoded in an echoed URL', `no route for /v1/x?api_key=${encodeURIComponent(QUERY)}&a=1`],
   ['the query value as sent', `bad api_key ${QUERY}`],
@@ -132,7 +167,11 @@ describe('openai: extra fields of a 2xx answer', () => {
         model: 'llama2',
         system_fingerprint: `auth=${HEADER}`,
         debug: { key: QUERY },
-        choices: [streamed ? { index: 0, delta: { content: 'Hi' }, finish_reason: 'stop' } : { index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }],
+        choices: [
+          streamed
+            ? { index: 0, delta: { content: 'Hi' }, finish_reason: 'stop' }
+            : { index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' },
+        ],
       };
       up.handle((_req, res) => {
         if (streamed) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${JSON.stringify(completion)}\n\ndata: [DONE]\n\n`);

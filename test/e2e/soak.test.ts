@@ -113,7 +113,10 @@ async function one(kase: Case): Promise<void> {
   }
   assert.equal(res.status, 200, where);
   const events = sseData(text);
-  const content = events.filter((e) => e !== '[DONE]' && !e.error).map((e) => e.choices[0].delta.content ?? '').join('');
+  const content = events
+    .filter((e) => e !== '[DONE]' && !e.error)
+    .map((e) => e.choices[0].delta.content ?? '')
+    .join('');
   if (kase === 'stream' || kase === 'trailing') {
     assert.equal(events.at(-1), '[DONE]', where);
     assert.equal(content, 'The sum is 3.', where);
@@ -162,6 +165,8 @@ test(`soak: ${REQUESTS} mixed requests, ${CONCURRENCY} at a time; sockets and he
   await sleep(100);
   gc();
   const grown = process.memoryUsage().heapUsed - heapBefore;
-  t.diagnostic(`${REQUESTS} requests in ${elapsed} ms; heap ${(grown / MiB).toFixed(1)} MiB over the start; ${up.openSockets()} upstream sockets open (idle in the pool)`);
+  t.diagnostic(
+    `${REQUESTS} requests in ${elapsed} ms; heap ${(grown / MiB).toFixed(1)} MiB over the start; ${up.openSockets()} upstream sockets open (idle in the pool)`,
+  );
   assert.ok(grown < 16 * MiB, `heap grew by ${(grown / MiB).toFixed(1)} MiB`);
 });

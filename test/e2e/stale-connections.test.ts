@@ -107,7 +107,11 @@ describe('a server that closes the connection after every stream (llama.cpp)', (
   test('8 parallel streams, 10 rounds: all answered (a retry never lands on another stale connection)', async () => {
     for (let round = 0; round < 10; round++) {
       const rs = await Promise.all(Array.from({ length: 8 }, () => post(`${proxy.url}/llama`, chat({ stream: true }))));
-      assert.deepEqual(rs.map((r) => r.status), Array(8).fill(200), `round ${round}`);
+      assert.deepEqual(
+        rs.map((r) => r.status),
+        Array(8).fill(200),
+        `round ${round}`,
+      );
       assert.ok(rs.every((r) => sseData(r.text).at(-1) === '[DONE]'));
     }
     assert.ok(llama.dropped > 0);

@@ -34,18 +34,36 @@ before(async () => {
       aiProxy(
         llama2Config('chat', 'ollama', upstream, {
           options: { input_cost: 2, output_cost: 6 },
-          auth: { header_name: 'Authorization', header_value: HEADER_SECRET, param_name: 'api_key', param_value: PARAM_SECRET, param_location: 'body', allow_override: true },
+          auth: {
+            header_name: 'Authorization',
+            header_value: HEADER_SECRET,
+            param_name: 'api_key',
+            param_value: PARAM_SECRET,
+            param_location: 'body',
+            allow_override: true,
+          },
           logging: { log_statistics: true, log_payloads: true, on_statistics: (s) => void reports.push(s) },
         }),
       ),
     );
     app.use(
       '/throwing-hook',
-      aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { log_statistics: true, on_statistics: () => { throw new Error('hook failed'); } } })),
+      aiProxy(
+        llama2Config('chat', 'ollama', upstream, {
+          logging: {
+            log_statistics: true,
+            on_statistics: () => {
+              throw new Error('hook failed');
+            },
+          },
+        }),
+      ),
     );
     app.use(
       '/openai-stats',
-      aiProxy(llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { logging: { log_statistics: true, on_statistics: (s) => void reports.push(s) } })),
+      aiProxy(
+        llama2Config('chat', 'openai', `${openai.url}/v1/chat/completions`, { logging: { log_statistics: true, on_statistics: (s) => void reports.push(s) } }),
+      ),
     );
     app.use('/quiet', aiProxy(llama2Config('chat', 'ollama', upstream, { logging: { on_statistics: (s) => void reports.push(s) } })));
   });
@@ -85,10 +103,23 @@ describe('statistics', () => {
     assert.deepEqual(
       { ...rest, latency_ms: 0, request_payload: undefined, response_payload: undefined },
       {
-        route_type: 'llm/v1/chat', provider: 'llama2', model: 'llama2', llama2_format: 'ollama', streamed: false, status: 200,
-        prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, cost: (12 * 2 + 7 * 6) / 1e6,
-        latency_ms: 0, request_payload: undefined, response_payload: undefined,
-        outcome: 'complete', finish_reason: 'stop', upstream_status: 200, usage_source: 'upstream',
+        route_type: 'llm/v1/chat',
+        provider: 'llama2',
+        model: 'llama2',
+        llama2_format: 'ollama',
+        streamed: false,
+        status: 200,
+        prompt_tokens: 12,
+        completion_tokens: 7,
+        total_tokens: 19,
+        cost: (12 * 2 + 7 * 6) / 1e6,
+        latency_ms: 0,
+        request_payload: undefined,
+        response_payload: undefined,
+        outcome: 'complete',
+        finish_reason: 'stop',
+        upstream_status: 200,
+        usage_source: 'upstream',
       },
     );
     assert.ok(s.latency_ms >= 0 && s.latency_ms < 5000);

@@ -116,7 +116,10 @@ before(async () => {
   [ollama, tgi, llama, openai] = await Promise.all([startOllama(), startTgi(), startLlamaCpp(), startOpenAi()]);
   proxy = await startApp((app) => {
     for (const c of cases) {
-      app.use(c.mount, aiProxy(llama2Config(c.route, c.format, c.upstream().url + c.path, { upstream_timeout: TIMEOUT_MS, upstream_first_byte_timeout: TIMEOUT_MS })));
+      app.use(
+        c.mount,
+        aiProxy(llama2Config(c.route, c.format, c.upstream().url + c.path, { upstream_timeout: TIMEOUT_MS, upstream_first_byte_timeout: TIMEOUT_MS })),
+      );
     }
     app.use('/deny', aiProxy(llama2Config('chat', 'ollama', `${ollama.url}/api/chat`, { response_streaming: 'deny' })));
     app.use('/always', aiProxy(llama2Config('completions', 'raw', `${tgi.url}/generate`, { response_streaming: 'always' })));
@@ -148,7 +151,11 @@ describe('OpenAI SSE frames for each upstream', () => {
       }
       assert.equal(textOf(chunks), DEFAULT_TEXT);
       const finishes = chunks.map((ch) => ch.choices[0].finish_reason);
-      assert.deepEqual(finishes.filter((f) => f !== null), ['stop'], 'exactly one finish_reason');
+      assert.deepEqual(
+        finishes.filter((f) => f !== null),
+        ['stop'],
+        'exactly one finish_reason',
+      );
       assert.equal(finishes.at(-1), 'stop', 'the last chunk carries the finish_reason');
       if (c.route === 'chat') {
         assert.equal(chunks[0].choices[0].delta.role, 'assistant');

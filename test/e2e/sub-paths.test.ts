@@ -48,8 +48,16 @@ describe('strict sub-paths of a mounted aiProxy', () => {
   });
 
   test('the path of another route type, or any other, gets a 404 naming what works', async () => {
-    assertOpenAiError(await post(`${proxy.url}/llama2-chat/completions`, completionsBody()), 404, /\/llama2-chat\/completions is the path of llm\/v1\/completions, but this route is llm\/v1\/chat/);
-    assertOpenAiError(await post(`${proxy.url}/llama2-chat/foo`, chatBody()), 404, /no route at \/llama2-chat\/foo: this llm\/v1\/chat route answers POST \/llama2-chat and POST \/llama2-chat\/chat\/completions/);
+    assertOpenAiError(
+      await post(`${proxy.url}/llama2-chat/completions`, completionsBody()),
+      404,
+      /\/llama2-chat\/completions is the path of llm\/v1\/completions, but this route is llm\/v1\/chat/,
+    );
+    assertOpenAiError(
+      await post(`${proxy.url}/llama2-chat/foo`, chatBody()),
+      404,
+      /no route at \/llama2-chat\/foo: this llm\/v1\/chat route answers POST \/llama2-chat and POST \/llama2-chat\/chat\/completions/,
+    );
     assertOpenAiError(await post(`${proxy.url}/llama2-completions/chat/completions`, chatBody()), 404, /path of llm\/v1\/chat/);
   });
 
@@ -95,6 +103,9 @@ describe('client model policy', () => {
   });
 
   test('client_model only takes reject or replace', () => {
-    assert.throws(() => aiProxy({ ...llama2Config('chat', 'ollama', 'http://127.0.0.1:1/api/chat'), client_model: 'ignore' as never }), /client_model must be one of "reject", "replace"/);
+    assert.throws(
+      () => aiProxy({ ...llama2Config('chat', 'ollama', 'http://127.0.0.1:1/api/chat'), client_model: 'ignore' as never }),
+      /client_model must be one of "reject", "replace"/,
+    );
   });
 });

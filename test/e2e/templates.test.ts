@@ -37,7 +37,11 @@ test('$(headers.NAME) fills model.name; the client may not send another model', 
   const r = await post(`${proxy.url}/by-header`, chatBody(), { headers: { 'x-model': 'mistral:7b' } });
   assert.equal(r.status, 200, r.text);
   assert.equal(ollama.last().body.model, 'mistral:7b');
-  assertOpenAiError(await post(`${proxy.url}/by-header`, chatBody({ model: 'other' }), { headers: { 'x-model': 'mistral:7b' } }), 400, 'cannot use own model - must be: mistral:7b');
+  assertOpenAiError(
+    await post(`${proxy.url}/by-header`, chatBody({ model: 'other' }), { headers: { 'x-model': 'mistral:7b' } }),
+    400,
+    'cannot use own model - must be: mistral:7b',
+  );
 });
 
 test('$(query_params.NAME) and $(uri_captures.NAME) fill model.name', async () => {
@@ -56,7 +60,11 @@ test("$(uri_captures.NAME) reads a Kong regex path's named group", async () => {
 
 test('a missing value is a 400 naming the template and how to give it', async () => {
   const n = ollama.requests.length;
-  const e = assertOpenAiError(await post(`${proxy.url}/by-header`, chatBody()), 400, 'model.name uses $(headers.x-model), which has no value in this request: send the header x-model');
+  const e = assertOpenAiError(
+    await post(`${proxy.url}/by-header`, chatBody()),
+    400,
+    'model.name uses $(headers.x-model), which has no value in this request: send the header x-model',
+  );
   assert.equal(e.code, 'template_value_missing');
   assertOpenAiError(await post(`${proxy.url}/by-query`, chatBody()), 400, /\$\(query_params\.size\).*add \?size= to the URL/);
   assert.equal(ollama.requests.length, n);
@@ -69,13 +77,21 @@ test('in upstream_url a value is encoded into the path or query, never a new pat
 });
 
 test('a template in the host (or port, or user info) of upstream_url is refused at config time', () => {
-  for (const url of ['http://$(headers.x-host)/api/chat', 'http://127.0.0.1:$(query_params.port)/api/chat', 'http://$(headers.u)@127.0.0.1/api/chat', 'http://evil.$(uri_captures.h).com/api/chat']) {
+  for (const url of [
+    'http://$(headers.x-host)/api/chat',
+    'http://127.0.0.1:$(query_params.port)/api/chat',
+    'http://$(headers.u)@127.0.0.1/api/chat',
+    'http://evil.$(uri_captures.h).com/api/chat',
+  ]) {
     assert.throws(
       () => aiProxy(llama2Config('chat', 'ollama', url)),
       (err: AiProxyConfigError) => {
         assert.ok(err instanceof AiProxyConfigError, `${url}: ${err}`);
         // joi already refuses a non-numeric port as a URL; every other case gets the template message.
-        assert.match(err.message, url.includes(':$(') ? /upstream_url must be an absolute http\(s\) URL/ : /the host of upstream_url cannot come from a template/);
+        assert.match(
+          err.message,
+          url.includes(':$(') ? /upstream_url must be an absolute http\(s\) URL/ : /the host of upstream_url cannot come from a template/,
+        );
         return true;
       },
     );

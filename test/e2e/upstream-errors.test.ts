@@ -39,7 +39,7 @@ after(() => Promise.all([proxy, ollama, tgi, llama, openai].map((s) => s.close()
 beforeEach(() => [ollama, tgi, llama, openai].forEach((s) => s.reset()));
 
 describe('an upstream non-2xx keeps its status and message', () => {
-  test("Ollama 404 for a model it does not have: {error: string}", async () => {
+  test('Ollama 404 for a model it does not have: {error: string}', async () => {
     const r = await post(`${proxy.url}/ollama-any`, chatBody({ model: 'mistral' }));
     const e = assertOpenAiError(r, 404, "model 'mistral' not found");
     // OpenAI's own answer for a model it does not have.
@@ -60,7 +60,12 @@ describe('an upstream non-2xx keeps its status and message', () => {
 
   test('OpenAI-compatible 429 with its error object', async () => {
     openai.set({
-      fault: { kind: 'status', status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } } },
+      fault: {
+        kind: 'status',
+        status: 429,
+        headers: { 'retry-after': '7' },
+        body: { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+      },
     });
     const r = await post(`${proxy.url}/openai`, chatBody());
     assertOpenAiError(r, 429, 'Rate limit reached');

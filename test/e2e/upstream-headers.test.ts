@@ -53,7 +53,12 @@ after(async () => {
 const BODY = JSON.stringify(chatBody());
 
 /** Sends the body with these header lines over a raw socket; returns the headers the upstream saw. */
-async function seenUpstream(app: ProxyApp, path: string, headerLines: string[], body: string | Buffer = BODY): Promise<Record<string, string | string[] | undefined>> {
+async function seenUpstream(
+  app: ProxyApp,
+  path: string,
+  headerLines: string[],
+  body: string | Buffer = BODY,
+): Promise<Record<string, string | string[] | undefined>> {
   const before = ollama.requests.length;
   const r = await rawRequest(app.url, rawPost(path, body, headerLines));
   assert.equal(r.status, 200, r.body);
@@ -72,7 +77,10 @@ describe('hop-by-hop headers are never forwarded', () => {
     'Trailer: X-Checksum',
     'Upgrade: h2c',
   ];
-  for (const [label, app] of [['read by the proxy', () => proxy], ['after express.json()', () => parsed]] as const) {
+  for (const [label, app] of [
+    ['read by the proxy', () => proxy],
+    ['after express.json()', () => parsed],
+  ] as const) {
     test(label, async () => {
       const seen = await seenUpstream(app(), '/plain', [...hopByHop, 'X-Request-Id: r-1']);
       for (const name of ['x-hop', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding']) {
@@ -85,7 +93,7 @@ describe('hop-by-hop headers are never forwarded', () => {
   }
 });
 
-describe('the body is re-serialised: the client\'s framing stays behind', () => {
+describe("the body is re-serialised: the client's framing stays behind", () => {
   test('a gzip body read by the proxy goes upstream as plain JSON', async () => {
     const gz = gzipSync(Buffer.from(BODY));
     const seen = await seenUpstream(proxy, '/plain', ['Content-Encoding: gzip'], gz);
@@ -110,7 +118,7 @@ describe('the body is re-serialised: the client\'s framing stays behind', () => 
   });
 });
 
-describe('the host app\'s credentials', () => {
+describe("the host app's credentials", () => {
   const appCredentials = ['Cookie: session=host-app-session', 'Authorization: Bearer host-app-user-token'];
 
   test('without auth on the route: Cookie dropped, Authorization forwarded (it may be meant for the model server)', async () => {
@@ -127,7 +135,7 @@ describe('the host app\'s credentials', () => {
     });
   }
 
-  test('a route whose auth is Authorization replaces the client\'s', async () => {
+  test("a route whose auth is Authorization replaces the client's", async () => {
     const seen = await seenUpstream(proxy, '/bearer', appCredentials);
     assert.equal(seen.authorization, 'Bearer route-key');
   });
@@ -147,7 +155,7 @@ describe('the host app\'s credentials', () => {
     assert.equal(seen['x-request-id'], 'r-2');
   });
 
-  test('the openai SDK\'s usual headers reach the upstream', async () => {
+  test("the openai SDK's usual headers reach the upstream", async () => {
     const r = await post(`${proxy.url}/plain`, chatBody(), { headers: { 'x-stainless-lang': 'js', 'openai-organization': 'org-1' } });
     assert.equal(r.status, 200);
     assert.equal(ollama.last().headers['x-stainless-lang'], 'js');

@@ -61,9 +61,10 @@ function readStream(kind: Kind, text: string) {
 for (const format of ['raw', 'openai'] as const) {
   for (const kind of ['chat', 'completions'] as const) {
     describe(`${format} ${kind}`, () => {
-      test('openai SDK, not streamed: text, finish_reason stop, usage as the server counts, the route\'s model', async () => {
+      test("openai SDK, not streamed: text, finish_reason stop, usage as the server counts, the route's model", async () => {
         const client = h.client(format);
-        const a: any = kind === 'chat' ? await client.chat.completions.create(body(format, kind) as never) : await client.completions.create(body(format, kind) as never);
+        const a: any =
+          kind === 'chat' ? await client.chat.completions.create(body(format, kind) as never) : await client.completions.create(body(format, kind) as never);
         assert.equal(textOf(kind, a.choices[0]).trim(), 'Hello world!');
         assert.equal(a.choices[0].finish_reason, 'stop');
         const expected = await serverUsage(format, kind);
@@ -72,13 +73,15 @@ for (const format of ['raw', 'openai'] as const) {
         assert.equal(a.usage.total_tokens, expected.prompt_tokens + expected.completion_tokens);
         assert.equal(a.model, MODEL);
         assert.match(a.id, kind === 'chat' ? /^chatcmpl-/ : /^cmpl-/);
-        assert.ok(!JSON.stringify(a).includes('.gguf'), 'the server\'s model path leaked');
+        assert.ok(!JSON.stringify(a).includes('.gguf'), "the server's model path leaked");
       });
 
       test('openai SDK, streamed with include_usage: the same text, stop, and the same usage', async () => {
         const client = h.client(format);
         const req = body(format, kind, { stream: true, stream_options: { include_usage: true } });
-        const stream = (kind === 'chat' ? await client.chat.completions.create(req as never) : await client.completions.create(req as never)) as unknown as AsyncIterable<any>;
+        const stream = (kind === 'chat'
+          ? await client.chat.completions.create(req as never)
+          : await client.completions.create(req as never)) as unknown as AsyncIterable<any>;
         let text = '';
         let finish: string | null = null;
         let usage: any;
@@ -148,7 +151,10 @@ describe('temperature 0', () => {
       const text: string = a.json.choices[0].text;
       assert.ok(text.trim().length > 0);
       assert.equal(readStream('completions', b.text).text, text);
-      const direct = format === 'raw' ? (await h.direct('/completion', { prompt: story, n_predict: 24, temperature: 0 })).content : (await h.direct('/v1/completions', req)).choices[0].text;
+      const direct =
+        format === 'raw'
+          ? (await h.direct('/completion', { prompt: story, n_predict: 24, temperature: 0 })).content
+          : (await h.direct('/v1/completions', req)).choices[0].text;
       // The raw format trims the whitespace at the very start of an answer.
       assert.equal(text, format === 'raw' ? direct.trimStart() : direct);
     });

@@ -22,7 +22,10 @@ const chat = { model: MODEL, messages: [{ role: 'user', content: 'Say hello' }],
 async function streamOnce(format: Format): Promise<{ status: number; ok: boolean; text: string }> {
   const r = await post(h.route(format, 'chat'), chat, { timeoutMs: 20_000 });
   const frames = r.status === 200 ? sseData(r.text) : [];
-  const text = frames.filter((f) => f !== '[DONE]' && f.choices?.length).map((f) => f.choices[0].delta.content ?? '').join('');
+  const text = frames
+    .filter((f) => f !== '[DONE]' && f.choices?.length)
+    .map((f) => f.choices[0].delta.content ?? '')
+    .join('');
   return { status: r.status, ok: r.status === 200 && frames.at(-1) === '[DONE]' && text.trim() === 'Hello world!', text: r.text };
 }
 
@@ -46,7 +49,10 @@ describe('every streamed request is answered', () => {
           results.map((r) => r.status),
           Array(8).fill(200),
         );
-        assert.ok(results.every((r) => r.ok), results.find((r) => !r.ok)?.text.slice(0, 300));
+        assert.ok(
+          results.every((r) => r.ok),
+          results.find((r) => !r.ok)?.text.slice(0, 300),
+        );
       }
     });
   }

@@ -26,7 +26,7 @@ function longBody(format: Format, kind: Kind, extra: Record<string, unknown> = {
   return { model: MODEL, prompt: format === 'raw' ? LONG : `[INST] ${LONG} [/INST]`, ...extra };
 }
 
-describe('context overflow: 400 invalid_request_error, code context_length_exceeded, the server\'s message', () => {
+describe("context overflow: 400 invalid_request_error, code context_length_exceeded, the server's message", () => {
   for (const format of ['raw', 'openai'] as const) {
     for (const kind of ['chat', 'completions'] as const) {
       for (const stream of [false, true]) {
@@ -63,7 +63,9 @@ describe('concurrent long answers fill the shared context mid-stream', () => {
       const errors = rs.map((r) => sseData(r.text).at(-1)).filter((f) => f !== '[DONE]');
       assert.ok(errors.length > 0, 'the context never filled up; the test proves nothing');
       for (const f of errors) {
-        assert.deepEqual(f, { error: { message: 'Context size has been exceeded.', type: 'invalid_request_error', param: null, code: 'context_length_exceeded' } });
+        assert.deepEqual(f, {
+          error: { message: 'Context size has been exceeded.', type: 'invalid_request_error', param: null, code: 'context_length_exceeded' },
+        });
       }
     });
   }
@@ -96,7 +98,11 @@ describe('the server stopped or killed', () => {
       const app = await startApp((a) => a.use('/c', aiProxy(llama2Config('completions', format, upstream, { name: MODEL }))));
       try {
         // A prompt that does not end in [/INST] walks random tokens until max_tokens.
-        const stream = await openStream(`${app.url}/c`, { prompt: '[INST] Tell me a story [/INST] Once upon a time', max_tokens: 480, stream: true }, { timeoutMs: 20_000 });
+        const stream = await openStream(
+          `${app.url}/c`,
+          { prompt: '[INST] Tell me a story [/INST] Once upon a time', max_tokens: 480, stream: true },
+          { timeoutMs: 20_000 },
+        );
         assert.equal(stream.status, 200);
         await stream.readUntil((t) => t.includes('"text":"'));
         await s.kill();

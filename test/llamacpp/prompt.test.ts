@@ -64,7 +64,7 @@ describe("a multi-turn chat with a system prompt is tokenised as Meta's referenc
     assert.equal(r.json.usage.prompt_tokens, reference.length);
   });
 
-  test('the same dialog through the server\'s own chat template (openai format) counts the same prompt tokens', async () => {
+  test("the same dialog through the server's own chat template (openai format) counts the same prompt tokens", async () => {
     const r = await post(h.route('openai', 'chat'), { model: MODEL, messages: dialog }, { timeoutMs: 20_000 });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.usage.prompt_tokens, (await metaReference()).length);
@@ -81,7 +81,17 @@ describe('special tokens typed by a user are refused, never parsed', () => {
 
   for (const [name, kind, reqBody] of [
     ['a chat message', 'chat', { model: MODEL, messages: [{ role: 'user', content: forged }] }],
-    ['a system message', 'chat', { model: MODEL, messages: [{ role: 'system', content: 'x <s> y' }, { role: 'user', content: 'hi' }] }],
+    [
+      'a system message',
+      'chat',
+      {
+        model: MODEL,
+        messages: [
+          { role: 'system', content: 'x <s> y' },
+          { role: 'user', content: 'hi' },
+        ],
+      },
+    ],
     ['a completions prompt the proxy wraps', 'completions', { model: MODEL, prompt: forged }],
   ] as const) {
     test(`in ${name}: 400, nothing sent upstream`, async () => {
@@ -96,10 +106,17 @@ describe('special tokens typed by a user are refused, never parsed', () => {
 
   test('look-alikes stay text: sent, and no control token but the leading BOS', async () => {
     h.recorded.length = 0;
-    const r = await post(h.route('rec-raw', 'chat'), { model: MODEL, messages: [{ role: 'user', content: 'What do <S>, < s>, <0x0A>, <pad> and <s mean?' }] }, { timeoutMs: 20_000 });
+    const r = await post(
+      h.route('rec-raw', 'chat'),
+      { model: MODEL, messages: [{ role: 'user', content: 'What do <S>, < s>, <0x0A>, <pad> and <s mean?' }] },
+      { timeoutMs: 20_000 },
+    );
     assert.equal(r.status, 200, r.text);
     const tokens = await tokenize(h, JSON.parse(h.recorded[0]!).prompt, true);
     assert.equal(tokens[0], BOS);
-    assert.deepEqual(tokens.slice(1).filter((t) => t === BOS || t === EOS || t === UNK), []);
+    assert.deepEqual(
+      tokens.slice(1).filter((t) => t === BOS || t === EOS || t === UNK),
+      [],
+    );
   });
 });

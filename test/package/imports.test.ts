@@ -46,7 +46,10 @@ test('the tarball holds exactly dist/, the README, the licence and package.json 
 });
 
 test('CommonJS require works', () => {
-  assert.equal(run('cjs.cjs', `const { aiProxy, validateConfig, AiProxyConfigError } = require('express-ai-proxy');${usage}`), 'function true:ERR_AI_PROXY_CONFIG:2');
+  assert.equal(
+    run('cjs.cjs', `const { aiProxy, validateConfig, AiProxyConfigError } = require('express-ai-proxy');${usage}`),
+    'function true:ERR_AI_PROXY_CONFIG:2',
+  );
 });
 
 test('ESM import works and shares the CommonJS classes', () => {
@@ -76,12 +79,33 @@ void [mw, n, e, bad];
   writeFileSync(join(project, 'check.cts'), source);
   const tsc = join(repo, 'node_modules/typescript/bin/tsc');
   for (const file of ['check.mts', 'check.cts']) {
-    execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', '--typeRoots', join(repo, 'node_modules/@types'), '--skipLibCheck', file], { cwd: project, encoding: 'utf8' });
+    execFileSync(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'node16',
+        '--moduleResolution',
+        'node16',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(repo, 'node_modules/@types'),
+        '--skipLibCheck',
+        file,
+      ],
+      { cwd: project, encoding: 'utf8' },
+    );
   }
 });
 
 test('aiProxyRouter and loadRoutes work from the tarball; YAML is read with the optional peer "yaml"', () => {
-  writeFileSync(join(project, 'routes.yaml'), 'name: llama2-chat\npaths: ["~/llama2-chat$"]\nplugins:\n  - name: ai-proxy\n    config:\n      route_type: llm/v1/chat\n      model: { provider: llama2, name: llama2, options: { llama2_format: ollama, upstream_url: "http://127.0.0.1:11434/api/chat" } }\n');
+  writeFileSync(
+    join(project, 'routes.yaml'),
+    'name: llama2-chat\npaths: ["~/llama2-chat$"]\nplugins:\n  - name: ai-proxy\n    config:\n      route_type: llm/v1/chat\n      model: { provider: llama2, name: llama2, options: { llama2_format: ollama, upstream_url: "http://127.0.0.1:11434/api/chat" } }\n',
+  );
   const out = run(
     'router.cjs',
     `const { aiProxyRouter, loadRoutes } = require('express-ai-proxy');

@@ -58,7 +58,13 @@ async function main(): Promise<void> {
     );
     app.use(
       '/keyed',
-      aiProxy(llama2Config('completions', 'ollama', `${upstream.url}/api/generate`, { ...common, name: null, auth: { param_name: 'key', param_value: 'k', param_location: 'query', allow_override: true } })),
+      aiProxy(
+        llama2Config('completions', 'ollama', `${upstream.url}/api/generate`, {
+          ...common,
+          name: null,
+          auth: { param_name: 'key', param_value: 'k', param_location: 'query', allow_override: true },
+        }),
+      ),
     );
   };
   const app = express();

@@ -11,7 +11,15 @@ import type { AddressInfo, Socket } from 'node:net';
 type Answer = (req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>) => void;
 
 function ollamaJson(model: string): string {
-  return JSON.stringify({ model, created_at: '2024-01-01T00:00:00.000000000Z', message: { role: 'assistant', content: 'ok' }, done: true, done_reason: 'stop', prompt_eval_count: 3, eval_count: 1 });
+  return JSON.stringify({
+    model,
+    created_at: '2024-01-01T00:00:00.000000000Z',
+    message: { role: 'assistant', content: 'ok' },
+    done: true,
+    done_reason: 'stop',
+    prompt_eval_count: 3,
+    eval_count: 1,
+  });
 }
 
 function ollamaStream(model: string): string {
@@ -71,7 +79,7 @@ export const HOSTILE_ANSWERS: Record<string, Answer> = {
   'header-nul': raw('HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 2\r\n\r\n{}'),
   'not-http': raw('SSH-2.0-OpenSSH_9.6\r\n'),
   'empty-close': raw(''),
-  'reset': (req) => req.socket.destroy(),
+  reset: (req) => req.socket.destroy(),
   hang: () => undefined,
   'deep-json-answer': raw(() => {
     const text = `{"model":"m","message":{"role":"assistant","content":${'['.repeat(100_000)}${']'.repeat(100_000)}},"done":true}`;

@@ -34,7 +34,10 @@ function timings(promptN: number, predictedN: number): Json {
 /** llama.cpp's `completion_probabilities` entry for a token, with `n` alternatives (`n_probs`). */
 function probabilityOf(token: string, id: number, n: number): Json {
   const entry = (t: string, tid: number, logprob: number): Json => ({ id: tid, token: t, bytes: [...Buffer.from(t)], logprob });
-  return { ...entry(token, id, -0.5), top_logprobs: Array.from({ length: n }, (_, i) => (i === 0 ? entry(token, id, -0.5) : entry(`alt${i}`, 29000 + i, -3 - i))) };
+  return {
+    ...entry(token, id, -0.5),
+    top_logprobs: Array.from({ length: n }, (_, i) => (i === 0 ? entry(token, id, -0.5) : entry(`alt${i}`, 29000 + i, -3 - i))),
+  };
 }
 
 function handle(x: Exchange): Promise<void> | void {
@@ -53,7 +56,11 @@ function handle(x: Exchange): Promise<void> | void {
     return x.send(400, llamaError(400, "[json.exception.out_of_range.403] key 'prompt' not found", 'invalid_request_error'), close);
   }
   if (typeof body.prompt !== 'string' && !Array.isArray(body.prompt)) {
-    return x.send(400, llamaError(400, '"prompt" must be a string, a list of tokens, a list of mixed strings & tokens, or a list of prompts', 'invalid_request_error'), close);
+    return x.send(
+      400,
+      llamaError(400, '"prompt" must be a string, a list of tokens, a list of mixed strings & tokens, or a list of prompts', 'invalid_request_error'),
+      close,
+    );
   }
 
   const model = b.model ?? MODEL;
@@ -61,7 +68,8 @@ function handle(x: Exchange): Promise<void> | void {
   const nPredict = body.n_predict ?? body.max_tokens ?? -1;
   const stopType = b.finishReason === 'stop' ? 'eos' : 'limit';
   const nProbs = typeof body.n_probs === 'number' && body.n_probs > 0 ? body.n_probs : 0;
-  const probs = (tokens: string[], first: number): Json => (nProbs ? { completion_probabilities: tokens.map((t, i) => probabilityOf(t, 1000 + first + i, nProbs)) } : {});
+  const probs = (tokens: string[], first: number): Json =>
+    nProbs ? { completion_probabilities: tokens.map((t, i) => probabilityOf(t, 1000 + first + i, nProbs)) } : {};
   const final = (content: string, stream: boolean): Json => ({
     index: 0,
     content,
@@ -92,10 +100,22 @@ function handle(x: Exchange): Promise<void> | void {
   if (body.stream === true) {
     const event = (o: Json): string => `data: ${JSON.stringify(o)}\n\n`;
     const chunks = x.tokens.map((t, i) =>
-      event({ index: 0, content: t, tokens: [1000 + i], stop: false, id_slot: -1, tokens_predicted: i + 1, tokens_evaluated: b.promptTokens, ...probs([t], i) }),
+      event({
+        index: 0,
+        content: t,
+        tokens: [1000 + i],
+        stop: false,
+        id_slot: -1,
+        tokens_predicted: i + 1,
+        tokens_evaluated: b.promptTokens,
+        ...probs([t], i),
+      }),
     );
     // The end-of-sequence token is generated too, as an event without text.
-    if (stopType === 'eos') chunks.push(event({ index: 0, content: '', tokens: [2], stop: false, id_slot: -1, tokens_predicted: chunks.length + 1, tokens_evaluated: b.promptTokens }));
+    if (stopType === 'eos')
+      chunks.push(
+        event({ index: 0, content: '', tokens: [2], stop: false, id_slot: -1, tokens_predicted: chunks.length + 1, tokens_evaluated: b.promptTokens }),
+      );
     return x.stream({
       headers: { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no', 'keep-alive': 'timeout=5, max=100' },
       closeAfter: true,

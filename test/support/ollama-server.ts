@@ -7,16 +7,7 @@
  * a value of that schema), and reports `logprobs` when asked. Like Go's decoder, it refuses tool
  * call arguments that are not objects and a `format` that is neither "json" nor a schema.
  */
-import {
-  type Exchange,
-  type FakeUpstream,
-  type FakeToolCall,
-  type Json,
-  isObject,
-  parseJsonBody,
-  startFakeUpstream,
-  textOf,
-} from './fake-upstream';
+import { type Exchange, type FakeUpstream, type FakeToolCall, type Json, isObject, parseJsonBody, startFakeUpstream, textOf } from './fake-upstream';
 
 export interface FakeOllamaOptions {
   /** Model names this Ollama has pulled; others get 404. Defaults to accepting any name. Read per request. */
@@ -130,7 +121,8 @@ function logprobOf(token: string, n: number): Json {
 async function handle(x: Exchange, opts: FakeOllamaOptions): Promise<void> {
   const { req, rec, b } = x;
   // The model list, as health checks read it.
-  if (rec.path === '/api/tags' && req.method === 'GET') return x.send(200, { models: (opts.models ?? ['llama2']).map((name) => ({ name: `${name}:latest`, model: `${name}:latest` })) });
+  if (rec.path === '/api/tags' && req.method === 'GET')
+    return x.send(200, { models: (opts.models ?? ['llama2']).map((name) => ({ name: `${name}:latest`, model: `${name}:latest` })) });
   const route = rec.path === '/api/chat' ? 'chat' : rec.path === '/api/generate' ? 'generate' : rec.path === '/api/embed' ? 'embed' : undefined;
   if (!route) return x.send(404, '404 page not found');
   if (req.method !== 'POST') return x.send(405, '405 method not allowed');
@@ -175,16 +167,16 @@ async function handle(x: Exchange, opts: FakeOllamaOptions): Promise<void> {
       ...metrics(x, completionTokens),
     };
     const thinkingLines = thinking
-      ? thinking.match(/\s*\S+/g)!.map((t) => line({ model, created_at: ollamaTime(), ...(route === 'chat' ? message('', { thinking: t }) : { response: '', thinking: t }), done: false }))
+      ? thinking
+          .match(/\s*\S+/g)!
+          .map((t) =>
+            line({ model, created_at: ollamaTime(), ...(route === 'chat' ? message('', { thinking: t }) : { response: '', thinking: t }), done: false }),
+          )
       : [];
     const callLines = calls && !onDone ? [line({ model, created_at: ollamaTime(), ...message('', { tool_calls: calls }), done: false })] : [];
     return x.stream({
       headers: { 'content-type': 'application/x-ndjson' },
-      chunks: [
-        ...thinkingLines,
-        ...tokens.map((t) => line({ model, created_at: ollamaTime(), ...content(t), done: false, ...logprobs([t]) })),
-        ...callLines,
-      ],
+      chunks: [...thinkingLines, ...tokens.map((t) => line({ model, created_at: ollamaTime(), ...content(t), done: false, ...logprobs([t]) })), ...callLines],
       tail: line(final),
       errorFrame: (message) => line({ error: message }),
       garbageFrame: '{"model":"llama2","created_at":\n',

@@ -80,7 +80,12 @@ function handle(x: Exchange, opts: FakeOpenAiOptions): Promise<void> | void {
       event({ id, object: chunkObject, created, model, system_fingerprint, choices, ...(includeUsage ? { usage: null } : {}), ...extra });
     const choice = (piece: string | undefined, finish: string | null, first = false): Json =>
       route === 'chat'
-        ? { index: 0, delta: piece === undefined ? {} : first ? { role: 'assistant', content: llamacpp ? null : piece } : { content: piece }, logprobs: null, finish_reason: finish }
+        ? {
+            index: 0,
+            delta: piece === undefined ? {} : first ? { role: 'assistant', content: llamacpp ? null : piece } : { content: piece },
+            logprobs: null,
+            finish_reason: finish,
+          }
         : { text: piece ?? '', index: 0, logprobs: null, finish_reason: finish };
     const chunks = x.tokens.map((t) => chunk([choice(t, null)]));
     let tail = chunk([choice(undefined, b.finishReason)]);

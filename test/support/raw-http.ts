@@ -51,7 +51,8 @@ export function rawRequest(url: string, request: string | Buffer, opts: RawOptio
         return { status, headers, body: rest.subarray(0, n).toString('utf8'), closed };
       }
       if (headers['transfer-encoding'] === 'chunked') {
-        if (!rest.includes('\r\n0\r\n\r\n') && !rest.subarray(0, 5).equals(Buffer.from('0\r\n\r\n'))) return closed ? { status, headers, body: rest.toString('utf8'), closed } : undefined;
+        if (!rest.includes('\r\n0\r\n\r\n') && !rest.subarray(0, 5).equals(Buffer.from('0\r\n\r\n')))
+          return closed ? { status, headers, body: rest.toString('utf8'), closed } : undefined;
         let body = '';
         let at = 0;
         for (;;) {
@@ -106,6 +107,8 @@ export function rawRequest(url: string, request: string | Buffer, opts: RawOptio
 /** A POST with `body` and these extra header lines (each `Name: value`), Content-Length framed. */
 export function rawPost(path: string, body: string | Buffer, headerLines: string[] = []): Buffer {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  const head = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', `Content-Length: ${bytes.length}`, ...headerLines, '', ''].join('\r\n');
+  const head = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', `Content-Length: ${bytes.length}`, ...headerLines, '', ''].join(
+    '\r\n',
+  );
   return Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
 }

@@ -6,7 +6,15 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONTRACT_TARGETS, OLLAMA_OPTION_KNOBS, OLLAMA_TOP_LEVEL_KNOBS, REQUEST_FIELDS, TARGET_LABELS, type FieldCell, type RouteKind } from '../../lib/contract/request-fields';
+import {
+  CONTRACT_TARGETS,
+  OLLAMA_OPTION_KNOBS,
+  OLLAMA_TOP_LEVEL_KNOBS,
+  REQUEST_FIELDS,
+  TARGET_LABELS,
+  type FieldCell,
+  type RouteKind,
+} from '../../lib/contract/request-fields';
 
 export const START = '<!-- request-fields:start (generated from lib/contract/request-fields.ts) -->';
 export const END = '<!-- request-fields:end -->';

@@ -82,13 +82,15 @@ function handle(x: Exchange): Promise<void> | void {
   const generatedText = fullText ? r.inputs + text : text;
   const topN = typeof p.top_n_tokens === 'number' ? p.top_n_tokens : 0;
   // `top_n_tokens` alternatives of a token (the token itself first), as TGI reports them.
-  const topOf = (t: Json): Json[] => Array.from({ length: topN }, (_, i) => (i === 0 ? t : { id: 29000 + i, text: `alt${i}`, logprob: -3 - i, special: false }));
+  const topOf = (t: Json): Json[] =>
+    Array.from({ length: topN }, (_, i) => (i === 0 ? t : { id: 29000 + i, text: `alt${i}`, logprob: -3 - i, special: false }));
   const topTokens = (t: Json): Json => (topN > 0 ? { top_tokens: topOf(t) } : {});
 
   if (streaming) {
     const event = (o: Json): string => `data:${JSON.stringify(o)}\n\n`;
     const last = tokens.length - 1;
-    const details = p.details === true ? { finish_reason: finishReason, generated_tokens: generatedTokens, seed: p.seed ?? null, input_length: b.promptTokens } : null;
+    const details =
+      p.details === true ? { finish_reason: finishReason, generated_tokens: generatedTokens, seed: p.seed ?? null, input_length: b.promptTokens } : null;
     return x.stream({
       headers: sseHeaders,
       preamble: ':\n\n',
@@ -106,7 +108,14 @@ function handle(x: Exchange): Promise<void> | void {
   };
   const result: Json = { generated_text: generatedText };
   if (p.details === true) {
-    result.details = { finish_reason: finishReason, generated_tokens: generatedTokens, seed: p.seed ?? null, prefill: [], tokens, ...(topN > 0 ? { top_tokens: tokens.map(topOf) } : {}) };
+    result.details = {
+      finish_reason: finishReason,
+      generated_tokens: generatedTokens,
+      seed: p.seed ?? null,
+      prefill: [],
+      tokens,
+      ...(topN > 0 ? { top_tokens: tokens.map(topOf) } : {}),
+    };
   }
   return x.answer(route === 'compat' ? [result] : result, headers);
 }

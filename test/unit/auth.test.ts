@@ -40,14 +40,14 @@ describe('applyAuthHeader', () => {
   const cases: Array<[string, IncomingHttpHeaders, Auth, Record<string, string>, Record<string, unknown>]> = [
     ['sets the configured header', {}, bearer, {}, { authorization: 'Bearer hf_secret' }],
     [
-      'replaces the client\'s own value (forwarded by the proxy) without allow_override',
+      "replaces the client's own value (forwarded by the proxy) without allow_override",
       { authorization: 'Bearer client' },
       bearer,
       { Authorization: 'Bearer client' },
       { authorization: 'Bearer hf_secret' },
     ],
     [
-      'keeps the client\'s own value with allow_override',
+      "keeps the client's own value with allow_override",
       { 'x-api-key': 'from-client' },
       overridable,
       { 'x-api-key': 'from-client' },
@@ -74,8 +74,8 @@ describe('withAuthQuery', () => {
     ['appended to an existing query', '/generate?wait=1', undefined, key, '/generate?wait=1&key=k-123'],
     ['replaces a value already in upstream_url, in place', '/generate?key=old&wait=1', undefined, key, '/generate?key=k-123&wait=1'],
     ['encoded as a query value', '/generate', undefined, encoded, '/generate?api_key=a%20b%2Bc%26d%3De'],
-    ['the client\'s value is ignored without allow_override', '/generate', '/llama2?key=mine', key, '/generate?key=k-123'],
-    ['the client\'s value is used with allow_override', '/generate', '/llama2?key=mine', overridable, '/generate?key=mine'],
+    ["the client's value is ignored without allow_override", '/generate', '/llama2?key=mine', key, '/generate?key=k-123'],
+    ["the client's value is used with allow_override", '/generate', '/llama2?key=mine', overridable, '/generate?key=mine'],
     ['allow_override, client query without the param: the configured value', '/generate', '/llama2?other=1', overridable, '/generate?key=k-123'],
     ['allow_override, client URL without a query', '/generate?wait=1', '/llama2', overridable, '/generate?wait=1&key=k-123'],
     ['untouched without query auth', '/generate?wait=1', '/llama2?key=mine', auth({}), '/generate?wait=1'],
@@ -89,7 +89,9 @@ describe('withAuthQuery', () => {
 
   test('the path depends on the request only with query auth and allow_override', () => {
     assert.deepEqual(
-      [overridable, key, auth({ param_name: 'k', param_value: 'v', param_location: 'body', allow_override: true }), auth({ allow_override: true })].map(queryAuthIsPerRequest),
+      [overridable, key, auth({ param_name: 'k', param_value: 'v', param_location: 'body', allow_override: true }), auth({ allow_override: true })].map(
+        queryAuthIsPerRequest,
+      ),
       [true, false, false, false],
     );
   });
@@ -101,10 +103,22 @@ describe('applyAuthBody', () => {
 
   const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, Auth, Record<string, unknown>]> = [
     ['adds the configured param', { model: 'llama2', prompt: 'Hi' }, {}, bodyKey, { model: 'llama2', prompt: 'Hi', api_key: 'configured' }],
-    ['replaces a value the client sent (passed through) without allow_override', { model: 'm', api_key: 'mine' }, { api_key: 'mine' }, bodyKey, { model: 'm', api_key: 'configured' }],
-    ['keeps the client\'s value with allow_override', { model: 'm' }, { api_key: 'mine' }, overridable, { model: 'm', api_key: 'mine' }],
+    [
+      'replaces a value the client sent (passed through) without allow_override',
+      { model: 'm', api_key: 'mine' },
+      { api_key: 'mine' },
+      bodyKey,
+      { model: 'm', api_key: 'configured' },
+    ],
+    ["keeps the client's value with allow_override", { model: 'm' }, { api_key: 'mine' }, overridable, { model: 'm', api_key: 'mine' }],
     ['allow_override, the client sent none: the configured value', { model: 'm' }, {}, overridable, { model: 'm', api_key: 'configured' }],
-    ['untouched with query param auth', { model: 'm' }, { api_key: 'mine' }, auth({ param_name: 'api_key', param_value: 'v', param_location: 'query' }), { model: 'm' }],
+    [
+      'untouched with query param auth',
+      { model: 'm' },
+      { api_key: 'mine' },
+      auth({ param_name: 'api_key', param_value: 'v', param_location: 'query' }),
+      { model: 'm' },
+    ],
     ['untouched without auth', { model: 'm' }, {}, auth({}), { model: 'm' }],
   ];
   for (const [name, upstreamBody, clientBody, a, expected] of cases) {

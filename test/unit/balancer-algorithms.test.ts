@@ -34,21 +34,37 @@ describe('weighted round-robin', () => {
   test('equal weights: exactly N/3 each over 3000 picks', () => {
     const rr = new WeightedRoundRobin(3);
     const c = candidates([1, 1, 1]);
-    assert.deepEqual(count(3000, () => rr.pick(c).index, 3), [1000, 1000, 1000]);
+    assert.deepEqual(
+      count(3000, () => rr.pick(c).index, 3),
+      [1000, 1000, 1000],
+    );
   });
 
   test('weights 5:3:2: exact shares, and smooth (never 3 of the heavy one in a row when weights allow)', () => {
     const rr = new WeightedRoundRobin(3);
     const c = candidates([5, 3, 2]);
     const seq = Array.from({ length: 1000 }, () => rr.pick(c).index);
-    assert.deepEqual(count(1000, (() => { let i = 0; return () => seq[i++]!; })(), 3), [500, 300, 200]);
+    assert.deepEqual(
+      count(
+        1000,
+        (() => {
+          let i = 0;
+          return () => seq[i++]!;
+        })(),
+        3,
+      ),
+      [500, 300, 200],
+    );
     assert.ok(!seq.join('').includes('000'), 'smooth WRR interleaves the heavy target');
   });
 
   test('a target left out (down) gets nothing; the rest keep their ratio', () => {
     const rr = new WeightedRoundRobin(3);
     const c = candidates([2, 1, 1]).filter((x) => x.index !== 0);
-    assert.deepEqual(count(100, () => rr.pick(c).index, 3), [0, 50, 50]);
+    assert.deepEqual(
+      count(100, () => rr.pick(c).index, 3),
+      [0, 50, 50],
+    );
   });
 });
 
@@ -131,7 +147,14 @@ describe('consistent hashing', () => {
 
   test('10000 keys spread within 20% of even over 4 targets', () => {
     const ring = new HashRing(names);
-    const counts = count(10_000, (() => { let k = 0; return () => ring.ownerOf(`key-${k++}`); })(), 4);
+    const counts = count(
+      10_000,
+      (() => {
+        let k = 0;
+        return () => ring.ownerOf(`key-${k++}`);
+      })(),
+      4,
+    );
     for (const n of counts) assert.ok(Math.abs(n - 2500) <= 500, `counts ${counts}`);
   });
 
@@ -160,7 +183,10 @@ describe('consistent hashing', () => {
   test('no key: weighted round-robin', () => {
     const ring = new HashRing(names);
     const c = candidates([100, 100, 100, 100]);
-    assert.deepEqual(count(400, () => ring.pick(c, {}).index, 4), [100, 100, 100, 100]);
+    assert.deepEqual(
+      count(400, () => ring.pick(c, {}).index, 4),
+      [100, 100, 100, 100],
+    );
   });
 });
 
@@ -168,13 +194,19 @@ describe('priority groups', () => {
   test('only the best group serves; round-robin by weight inside it', () => {
     const p = new PriorityGroups(4);
     const c = candidates([1, 1, 3, 1], [0, 0, 1, 1]);
-    assert.deepEqual(count(100, () => p.pick(c).index, 4), [50, 50, 0, 0]);
+    assert.deepEqual(
+      count(100, () => p.pick(c).index, 4),
+      [50, 50, 0, 0],
+    );
   });
 
   test('the next group only when the whole first group is out', () => {
     const p = new PriorityGroups(4);
     const c = candidates([1, 1, 3, 1], [0, 0, 1, 1]);
     assert.equal(p.pick(c.filter((x) => x.index !== 0)).index, 1);
-    assert.deepEqual(count(100, () => p.pick(c.slice(2)).index, 4), [0, 0, 75, 25]);
+    assert.deepEqual(
+      count(100, () => p.pick(c.slice(2)).index, 4),
+      [0, 0, 75, 25],
+    );
   });
 });

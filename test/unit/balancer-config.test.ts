@@ -11,7 +11,11 @@ const t = (format: 'ollama' | 'raw' | 'openai', url: string, extra: Partial<Targ
 });
 
 test('defaults: round-robin, 2 retries, Kong-like failover criteria, generous first-byte limit, breaker on, checks off', () => {
-  const { targets, balancer } = validateBalancedConfig({ route_type: 'llm/v1/chat', targets: [t('ollama', 'http://a:11434/api/chat')], upstream_timeout: 5000 });
+  const { targets, balancer } = validateBalancedConfig({
+    route_type: 'llm/v1/chat',
+    targets: [t('ollama', 'http://a:11434/api/chat')],
+    upstream_timeout: 5000,
+  });
   assert.equal(balancer.algorithm, 'round-robin');
   assert.equal(balancer.retries, 2);
   assert.deepEqual(balancer.failover_criteria, ['error', 'timeout', 'http_429', 'http_500', 'http_502', 'http_503', 'http_504']);
@@ -29,7 +33,10 @@ test('a target inherits route-wide fields and keeps its own model, auth and opti
     route_type: 'llm/v1/completions',
     auth: { header_name: 'x-key', header_value: 'route' },
     max_request_body_size: 1000,
-    targets: [t('raw', 'http://tgi/generate', { name: 'tgi' }), { ...t('openai', 'http://o/v1/chat/completions', { auth: { header_name: 'x-key', header_value: 'own' } }), weight: 7 }],
+    targets: [
+      t('raw', 'http://tgi/generate', { name: 'tgi' }),
+      { ...t('openai', 'http://o/v1/chat/completions', { auth: { header_name: 'x-key', header_value: 'own' } }), weight: 7 },
+    ],
     balancer: { queue: { max_concurrency: 3 } },
   });
   assert.equal(targets[0]!.config.route_type, 'llm/v1/completions');
@@ -52,14 +59,30 @@ test('model next to targets, duplicate names, an empty list: named problems', ()
   };
   assert.ok(bad({ route_type: 'llm/v1/chat', targets: [] }).includes('targets'));
   assert.ok(bad({ route_type: 'llm/v1/chat', model: { provider: 'llama2' }, targets: [t('ollama', 'http://a/api/chat')] }).includes('model'));
-  assert.ok(bad({ route_type: 'llm/v1/chat', targets: [t('ollama', 'http://a/api/chat', { name: 'x' }), t('ollama', 'http://b/api/chat', { name: 'x' })] }).includes('targets.1.name'));
-  assert.ok(bad({ route_type: 'llm/v1/chat', targets: [t('ollama', 'http://a/api/chat')], balancer: { circuit_breaker: { failure_rate: 2 } } }).includes('balancer.circuit_breaker.failure_rate'));
+  assert.ok(
+    bad({ route_type: 'llm/v1/chat', targets: [t('ollama', 'http://a/api/chat', { name: 'x' }), t('ollama', 'http://b/api/chat', { name: 'x' })] }).includes(
+      'targets.1.name',
+    ),
+  );
+  assert.ok(
+    bad({ route_type: 'llm/v1/chat', targets: [t('ollama', 'http://a/api/chat')], balancer: { circuit_breaker: { failure_rate: 2 } } }).includes(
+      'balancer.circuit_breaker.failure_rate',
+    ),
+  );
 });
 
 test('health check paths per format: Ollama /api/tags, llama.cpp and TGI /health, OpenAI-compatible /v1/models under its prefix', () => {
   const { targets, balancer } = validateBalancedConfig({
     route_type: 'llm/v1/chat',
-    targets: [t('ollama', 'http://a/api/chat'), t('raw', 'http://b/completion'), t('openai', 'http://c/v1/chat/completions'), t('openai', 'http://d/vllm/v1/chat/completions')],
+    targets: [
+      t('ollama', 'http://a/api/chat'),
+      t('raw', 'http://b/completion'),
+      t('openai', 'http://c/v1/chat/completions'),
+      t('openai', 'http://d/vllm/v1/chat/completions'),
+    ],
   });
-  assert.deepEqual(targets.map((x) => defaultHealthPath(new TargetRuntime(x, balancer))), ['/api/tags', '/health', '/v1/models', '/vllm/v1/models']);
+  assert.deepEqual(
+    targets.map((x) => defaultHealthPath(new TargetRuntime(x, balancer))),
+    ['/api/tags', '/health', '/v1/models', '/vllm/v1/models'],
+  );
 });

@@ -72,8 +72,14 @@ describe('limiter and queue', () => {
     assert.equal(l.tryAcquire(), true);
     assert.equal(l.tryAcquire(), false);
     const order: string[] = [];
-    l.enqueue(() => order.push('a'), () => order.push('a refused'));
-    l.enqueue(() => order.push('b'), () => order.push('b refused'));
+    l.enqueue(
+      () => order.push('a'),
+      () => order.push('a refused'),
+    );
+    l.enqueue(
+      () => order.push('b'),
+      () => order.push('b refused'),
+    );
     l.release();
     l.release();
     assert.deepEqual(order, ['a', 'b']);
@@ -86,8 +92,14 @@ describe('limiter and queue', () => {
     const l = new Limiter(1, 1, 10_000);
     l.tryAcquire();
     const seen: string[] = [];
-    l.enqueue(() => seen.push('first'), (why) => seen.push(why));
-    l.enqueue(() => seen.push('second'), (why) => seen.push(why));
+    l.enqueue(
+      () => seen.push('first'),
+      (why) => seen.push(why),
+    );
+    l.enqueue(
+      () => seen.push('second'),
+      (why) => seen.push(why),
+    );
     assert.deepEqual(seen, ['queue_full']);
     l.clear();
   });
@@ -105,10 +117,16 @@ describe('limiter and queue', () => {
     const l = new Limiter(1, 1, 1000);
     l.tryAcquire();
     const seen: string[] = [];
-    const cancel = l.enqueue(() => seen.push('a'), (why) => seen.push(`a ${why}`));
+    const cancel = l.enqueue(
+      () => seen.push('a'),
+      (why) => seen.push(`a ${why}`),
+    );
     cancel();
     assert.equal(l.queued, 0);
-    l.enqueue(() => seen.push('b'), (why) => seen.push(`b ${why}`));
+    l.enqueue(
+      () => seen.push('b'),
+      (why) => seen.push(`b ${why}`),
+    );
     l.release();
     await sleep(5);
     assert.deepEqual(seen, ['b']);

@@ -85,7 +85,10 @@ describe('readJsonBody: reading the stream', () => {
 
   test('a declared content-length over the limit is refused before reading', async () => {
     const req = incoming(['{}'], { 'content-length': String(LIMIT + 1) });
-    assert.throws(() => readJsonBody(req, LIMIT), (err: unknown) => err instanceof ProxyError && err.status === 413 && err.message === tooLarge.message);
+    assert.throws(
+      () => readJsonBody(req, LIMIT),
+      (err: unknown) => err instanceof ProxyError && err.status === 413 && err.message === tooLarge.message,
+    );
     assert.equal(req.readableEnded, false);
   });
 
@@ -119,7 +122,11 @@ describe('readJsonBody: a body parser ran first', () => {
     ['a parsed array', [1, 2], notAnObject],
     ['a parsed null', null, notAnObject],
     ['a string over the limit', `{"prompt":"${'x'.repeat(LIMIT)}"}`, tooLarge],
-    ['a string that is not JSON', 'prompt=Hi', { status: 400, type: 'invalid_request_error', code: 'invalid_json', message: 'the request body is not valid JSON: expected a JSON object' }],
+    [
+      'a string that is not JSON',
+      'prompt=Hi',
+      { status: 400, type: 'invalid_request_error', code: 'invalid_json', message: 'the request body is not valid JSON: expected a JSON object' },
+    ],
   ];
   for (const [name, parsed, expected] of rejected) {
     test(name, async () => {
@@ -128,7 +135,7 @@ describe('readJsonBody: a body parser ran first', () => {
     });
   }
 
-  test('a parsed object whose content-length is over this route\'s limit is a 413', async () => {
+  test("a parsed object whose content-length is over this route's limit is a 413", async () => {
     const req = await consumed({ prompt: 'x'.repeat(LIMIT) }, { 'content-length': String(LIMIT + 14) });
     assert.deepEqual(await rejection(() => readJsonBody(req, LIMIT)), tooLarge);
   });

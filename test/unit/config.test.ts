@@ -151,7 +151,7 @@ describe('validateConfig: the resolved config', () => {
     });
   }
 
-  test('the caller\'s config object is left untouched', () => {
+  test("the caller's config object is left untouched", () => {
     const input = { route_type: 'llm/v1/chat', model: { provider: 'llama2', ...OPTIONS } };
     const before = structuredClone(input);
     validate(input);
@@ -202,7 +202,12 @@ describe('validateConfig: one problem, its path and message', () => {
     [
       'upstream_url as a bare path',
       withOptions({ upstream_url: '/api/chat' }),
-      [{ path: 'model.options.upstream_url', message: 'model.options.upstream_url must be an absolute http(s) URL, e.g. "http://127.0.0.1:11434/api/chat", got "/api/chat"' }],
+      [
+        {
+          path: 'model.options.upstream_url',
+          message: 'model.options.upstream_url must be an absolute http(s) URL, e.g. "http://127.0.0.1:11434/api/chat", got "/api/chat"',
+        },
+      ],
     ],
     [
       'upstream_url with another scheme',
@@ -229,13 +234,17 @@ describe('validateConfig: one problem, its path and message', () => {
       { route_type: 'llm/v1/chat', model: { provider: 'llama2', upstream_url: URL_ } },
       [{ path: 'model.options.llama2_format', message: 'model.options.llama2_format is required for the llama2 provider (one of "raw", "ollama", "openai")' }],
     ],
-    ['an empty model name', config({ model: { provider: 'llama2', name: '', options: OPTIONS } }), [{ path: 'model.name', message: 'model.name is not allowed to be empty' }]],
-    ['model.options that is not an object', config({ model: { provider: 'llama2', options: 'ollama' } }), [{ path: 'model.options', message: 'model.options must be of type object' }]],
     [
-      'a string number',
-      withOptions({ temperature: '0.7' }),
-      [{ path: 'model.options.temperature', message: 'model.options.temperature must be a number' }],
+      'an empty model name',
+      config({ model: { provider: 'llama2', name: '', options: OPTIONS } }),
+      [{ path: 'model.name', message: 'model.name is not allowed to be empty' }],
     ],
+    [
+      'model.options that is not an object',
+      config({ model: { provider: 'llama2', options: 'ollama' } }),
+      [{ path: 'model.options', message: 'model.options must be of type object' }],
+    ],
+    ['a string number', withOptions({ temperature: '0.7' }), [{ path: 'model.options.temperature', message: 'model.options.temperature must be a number' }]],
     [
       'an unknown response_streaming',
       config({ response_streaming: 'on' }),
@@ -245,8 +254,16 @@ describe('validateConfig: one problem, its path and message', () => {
     ['a string as model_name_header', config({ model_name_header: 'yes' }), [{ path: 'model_name_header', message: 'model_name_header must be a boolean' }]],
     ['a fractional upstream_timeout', config({ upstream_timeout: 1.5 }), [{ path: 'upstream_timeout', message: 'upstream_timeout must be an integer' }]],
     ['a zero upstream_timeout', config({ upstream_timeout: 0 }), [{ path: 'upstream_timeout', message: 'upstream_timeout must be greater than 0' }]],
-    ['a zero max_response_body_size', config({ max_response_body_size: 0 }), [{ path: 'max_response_body_size', message: 'max_response_body_size must be greater than 0' }]],
-    ['a string log_statistics', config({ logging: { log_statistics: 'true' } }), [{ path: 'logging.log_statistics', message: 'logging.log_statistics must be a boolean' }]],
+    [
+      'a zero max_response_body_size',
+      config({ max_response_body_size: 0 }),
+      [{ path: 'max_response_body_size', message: 'max_response_body_size must be greater than 0' }],
+    ],
+    [
+      'a string log_statistics',
+      config({ logging: { log_statistics: 'true' } }),
+      [{ path: 'logging.log_statistics', message: 'logging.log_statistics must be a boolean' }],
+    ],
     [
       'a header name with a space',
       config({ auth: { header_name: 'X Api Key', header_value: 'v' } }),
@@ -257,7 +274,11 @@ describe('validateConfig: one problem, its path and message', () => {
       config({ auth: { param_name: 'key', param_value: 'v', param_location: 'header' } }),
       [{ path: 'auth.param_location', message: 'auth.param_location must be one of "query", "body"' }],
     ],
-    ['a string allow_override', config({ auth: { allow_override: 'yes' } }), [{ path: 'auth.allow_override', message: 'auth.allow_override must be a boolean' }]],
+    [
+      'a string allow_override',
+      config({ auth: { allow_override: 'yes' } }),
+      [{ path: 'auth.allow_override', message: 'auth.allow_override must be a boolean' }],
+    ],
     [
       'a header value with a trailing newline (a token file read as is)',
       config({ auth: { header_name: 'Authorization', header_value: 'Bearer sk-x\n' } }),
@@ -418,13 +439,10 @@ describe('validateConfig: every problem listed at once', () => {
   });
 
   test('a short-form conflict is listed together with the schema problems', () => {
-    assert.deepEqual(
-      problems({ route_type: 'llm/v1/chat', model: { provider: 'llama2', llama2_format: 'raw', options: { ...OPTIONS, top_p: 2 } } }),
-      [
-        { path: 'model.llama2_format', message: 'model.llama2_format and model.options.llama2_format disagree: give it once, preferably in model.options' },
-        { path: 'model.options.top_p', message: 'model.options.top_p must be less than or equal to 1' },
-      ],
-    );
+    assert.deepEqual(problems({ route_type: 'llm/v1/chat', model: { provider: 'llama2', llama2_format: 'raw', options: { ...OPTIONS, top_p: 2 } } }), [
+      { path: 'model.llama2_format', message: 'model.llama2_format and model.options.llama2_format disagree: give it once, preferably in model.options' },
+      { path: 'model.options.top_p', message: 'model.options.top_p must be less than or equal to 1' },
+    ]);
   });
 
   test('both llama2 requirements at once when model.options is missing', () => {
@@ -452,15 +470,45 @@ describe('validateConfig: unknown keys and typo suggestions', () => {
       'model.upstream_uri',
       'model.upstream_uri is not a known option. Did you mean "upstream_url"?',
     ],
-    ['camelCase maxTokens', withOptions({ maxTokens: 10 }), 'model.options.maxTokens', 'model.options.maxTokens is not a known option. Did you mean "max_tokens"?'],
+    [
+      'camelCase maxTokens',
+      withOptions({ maxTokens: 10 }),
+      'model.options.maxTokens',
+      'model.options.maxTokens is not a known option. Did you mean "max_tokens"?',
+    ],
     ['temprature', withOptions({ temprature: 1 }), 'model.options.temprature', 'model.options.temprature is not a known option. Did you mean "temperature"?'],
-    ['llama2Format', withOptions({ llama2Format: 'ollama' }), 'model.options.llama2Format', 'model.options.llama2Format is not a known option. Did you mean "llama2_format"?'],
+    [
+      'llama2Format',
+      withOptions({ llama2Format: 'ollama' }),
+      'model.options.llama2Format',
+      'model.options.llama2Format is not a known option. Did you mean "llama2_format"?',
+    ],
     ['routeType at the top', config({ routeType: 'llm/v1/chat' }), 'routeType', 'routeType is not a known option. Did you mean "route_type"?'],
-    ['upstream_timout at the top', config({ upstream_timout: 1000 }), 'upstream_timout', 'upstream_timout is not a known option. Did you mean "upstream_timeout"?'],
-    ['headerName in auth', config({ auth: { headerName: 'Authorization' } }), 'auth.headerName', 'auth.headerName is not a known option. Did you mean "header_name"?'],
-    ['logStatistics in logging', config({ logging: { logStatistics: true } }), 'logging.logStatistics', 'logging.logStatistics is not a known option. Did you mean "log_statistics"?'],
+    [
+      'upstream_timout at the top',
+      config({ upstream_timout: 1000 }),
+      'upstream_timout',
+      'upstream_timout is not a known option. Did you mean "upstream_timeout"?',
+    ],
+    [
+      'headerName in auth',
+      config({ auth: { headerName: 'Authorization' } }),
+      'auth.headerName',
+      'auth.headerName is not a known option. Did you mean "header_name"?',
+    ],
+    [
+      'logStatistics in logging',
+      config({ logging: { logStatistics: true } }),
+      'logging.logStatistics',
+      'logging.logStatistics is not a known option. Did you mean "log_statistics"?',
+    ],
     ['a key like no known one', config({ plugins: [] }), 'plugins', 'plugins is not a known option'],
-    ['a far-off key in model.options', withOptions({ frequency_penalty: 1 }), 'model.options.frequency_penalty', 'model.options.frequency_penalty is not a known option'],
+    [
+      'a far-off key in model.options',
+      withOptions({ frequency_penalty: 1 }),
+      'model.options.frequency_penalty',
+      'model.options.frequency_penalty is not a known option',
+    ],
   ];
   for (const [name, input, path, message] of cases) {
     test(name, () => {
@@ -495,7 +543,11 @@ describe('validateConfig: auth fields that go together', () => {
   }
 
   const rejected: Array<[string, Obj, ConfigProblem]> = [
-    ['header_name alone', { header_name: 'Authorization' }, { path: 'auth.header_value', message: 'auth.header_value must be set together with auth.header_name' }],
+    [
+      'header_name alone',
+      { header_name: 'Authorization' },
+      { path: 'auth.header_value', message: 'auth.header_value must be set together with auth.header_name' },
+    ],
     ['header_value alone', { header_value: 'Bearer t' }, { path: 'auth.header_name', message: 'auth.header_name must be set together with auth.header_value' }],
     [
       'param_name alone',
@@ -517,7 +569,11 @@ describe('validateConfig: auth fields that go together', () => {
       { param_location: 'body' },
       { path: 'auth.param_name', message: 'auth.param_name, auth.param_value must be set together with auth.param_location' },
     ],
-    ['an empty header_value', { header_name: 'Authorization', header_value: '' }, { path: 'auth.header_value', message: 'auth.header_value is not allowed to be empty' }],
+    [
+      'an empty header_value',
+      { header_name: 'Authorization', header_value: '' },
+      { path: 'auth.header_value', message: 'auth.header_value is not allowed to be empty' },
+    ],
     ['a number header_value', { header_name: 'Authorization', header_value: 42 }, { path: 'auth.header_value', message: 'auth.header_value must be a string' }],
   ];
   for (const [name, auth, expected] of rejected) {
@@ -531,7 +587,10 @@ describe('validateConfig: secrets never appear in the error', () => {
   const HEADER_SECRET = 'Bearer sk-hv-9f8e7d6c5b4a';
   const PARAM_SECRET = 'pv-0a1b2c3d4e5f';
   const cases: Array<[string, unknown]> = [
-    ['header pair, param triple missing its location', config({ auth: { header_name: 'Authorization', header_value: HEADER_SECRET, param_name: 'key', param_value: PARAM_SECRET } })],
+    [
+      'header pair, param triple missing its location',
+      config({ auth: { header_name: 'Authorization', header_value: HEADER_SECRET, param_name: 'key', param_value: PARAM_SECRET } }),
+    ],
     ['header_value without header_name', config({ auth: { header_value: HEADER_SECRET } })],
     ['param_value without param_name', config({ auth: { param_value: PARAM_SECRET, param_location: 'query' } })],
     ['header_value as an array', config({ auth: { header_name: 'Authorization', header_value: [HEADER_SECRET] } })],
@@ -548,7 +607,14 @@ describe('validateConfig: secrets never appear in the error', () => {
       {
         route_type: 'x',
         model: { provider: 'llama2', options: { temperature: 10 } },
-        auth: { header_name: 'Authorization', header_value: HEADER_SECRET, param_name: 'key', param_value: PARAM_SECRET, param_location: 'query', allow_override: 'no' },
+        auth: {
+          header_name: 'Authorization',
+          header_value: HEADER_SECRET,
+          param_name: 'key',
+          param_value: PARAM_SECRET,
+          param_location: 'query',
+          allow_override: 'no',
+        },
         unknown: true,
       },
     ],

@@ -4,7 +4,11 @@ import { validateConfig, type AiProxyConfig } from '../../lib';
 import { base64ToFloats, embeddingsDialect, floatsToBase64, fromEmbeddingsUpstream, toEmbeddingsRequest, toEmbeddingsUpstream } from '../../lib/embeddings';
 
 function config(format: 'ollama' | 'raw' | 'openai', url: string, extra: Partial<AiProxyConfig> = {}) {
-  return validateConfig({ route_type: 'llm/v1/embeddings', model: { provider: 'llama2', name: 'e', options: { llama2_format: format, upstream_url: url } }, ...extra });
+  return validateConfig({
+    route_type: 'llm/v1/embeddings',
+    model: { provider: 'llama2', name: 'e', options: { llama2_format: format, upstream_url: url } },
+    ...extra,
+  });
 }
 
 test('base64 is little-endian float32 and round-trips at float32 precision', () => {
@@ -21,7 +25,14 @@ test('raw picks TEI for /embed and llama.cpp for /embedding(s); anything else is
   assert.equal(embeddingsDialect(config('raw', 'http://h/embed')), 'tei');
   assert.equal(embeddingsDialect(config('raw', 'http://h/embedding')), 'llamacpp');
   assert.equal(embeddingsDialect(config('raw', 'http://h/embeddings/')), 'llamacpp');
-  assert.equal(embeddingsDialect(config('raw', 'http://h/x', { model: { provider: 'llama2', options: { llama2_format: 'raw', upstream_url: 'http://h/x', raw_dialect: 'tgi' } } } as never)), 'tei');
+  assert.equal(
+    embeddingsDialect(
+      config('raw', 'http://h/x', {
+        model: { provider: 'llama2', options: { llama2_format: 'raw', upstream_url: 'http://h/x', raw_dialect: 'tgi' } },
+      } as never),
+    ),
+    'tei',
+  );
   assert.throws(() => embeddingsDialect(config('raw', 'http://h/generate')), /needs llama\.cpp's \/embedding or TEI's \/embed/);
 });
 
@@ -29,10 +40,21 @@ test('TEI: {inputs} out, an array of vectors back, prompt tokens from x-compute-
   const c = config('raw', 'http://h/embed');
   const req = toEmbeddingsRequest({ input: ['a', 'b'], encoding_format: 'float' }, c);
   assert.deepEqual(toEmbeddingsUpstream('tei', req), { inputs: ['a', 'b'] });
-  const out = fromEmbeddingsUpstream('tei', [[1, 2], [3, 4]], req, { 'x-compute-tokens': '6' });
+  const out = fromEmbeddingsUpstream(
+    'tei',
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    req,
+    { 'x-compute-tokens': '6' },
+  );
   assert.deepEqual(out, {
     object: 'list',
-    data: [{ object: 'embedding', index: 0, embedding: [1, 2] }, { object: 'embedding', index: 1, embedding: [3, 4] }],
+    data: [
+      { object: 'embedding', index: 0, embedding: [1, 2] },
+      { object: 'embedding', index: 1, embedding: [3, 4] },
+    ],
     model: 'e',
     usage: { prompt_tokens: 6, total_tokens: 6 },
   });

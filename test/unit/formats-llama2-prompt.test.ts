@@ -24,10 +24,18 @@ describe('buildLlama2ChatPrompt', () => {
     ['several leading system messages joined', [sys('S1'), sys('S2'), user('U')], '[INST] <<SYS>>\nS1\n\nS2\n<</SYS>>\n\nU [/INST]'],
     ['consecutive user messages joined', [user('U1'), user('U2')], '[INST] U1\n\nU2 [/INST]'],
     ['consecutive assistant messages joined', [user('U1'), asst('A1'), asst('A2'), user('U2')], '[INST] U1 [/INST] A1\n\nA2 </s><s>[INST] U2 [/INST]'],
-    ['later system folded into the next user turn', [user('U1'), asst('A1'), sys('Be brief.'), user('U2')], '[INST] U1 [/INST] A1 </s><s>[INST] Be brief.\n\nU2 [/INST]'],
+    [
+      'later system folded into the next user turn',
+      [user('U1'), asst('A1'), sys('Be brief.'), user('U2')],
+      '[INST] U1 [/INST] A1 </s><s>[INST] Be brief.\n\nU2 [/INST]',
+    ],
     ['later system between two user messages', [user('U1'), sys('S'), user('U2')], '[INST] U1\n\nS\n\nU2 [/INST]'],
     // Only the exact spellings are control tokens to the Llama 2 tokenizer (llama.cpp's /tokenize agrees).
-    ['look-alikes of control tokens are text', [user('What is <S>, < s>, <0x0A>, <pad>, <s or s>?')], '[INST] What is <S>, < s>, <0x0A>, <pad>, <s or s>? [/INST]'],
+    [
+      'look-alikes of control tokens are text',
+      [user('What is <S>, < s>, <0x0A>, <pad>, <s or s>?')],
+      '[INST] What is <S>, < s>, <0x0A>, <pad>, <s or s>? [/INST]',
+    ],
   ];
   for (const [name, messages, expected] of cases) {
     test(name, () => assert.equal(buildLlama2ChatPrompt(messages), expected));

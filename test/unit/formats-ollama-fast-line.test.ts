@@ -13,7 +13,20 @@ const chatLine = (content: string, model = 'llama2') =>
   `{"model":${JSON.stringify(model)},"created_at":"2023-08-04T08:52:19.385406455-07:00","message":{"role":"assistant","content":${JSON.stringify(content)}},"done":false}`;
 const generateLine = (response: string) => `{"model":"llama2","created_at":"2023-08-04T08:52:19Z","response":${JSON.stringify(response)},"done":false}`;
 
-const TEXTS = ['The', ' sky', '', 'a "quoted" word', 'back\\slash', 'ends with a backslash \\', 'line\nbreak\ttab', 'héllo 🦙', '\u0001control', '"},"done":false}', 'x\\"},"done":false}', '</s>'];
+const TEXTS = [
+  'The',
+  ' sky',
+  '',
+  'a "quoted" word',
+  'back\\slash',
+  'ends with a backslash \\',
+  'line\nbreak\ttab',
+  'héllo 🦙',
+  '\u0001control',
+  '"},"done":false}',
+  'x\\"},"done":false}',
+  '</s>',
+];
 
 describe('ollamaFastText reads ordinary lines exactly as JSON.parse does', () => {
   for (const text of TEXTS) {
@@ -31,9 +44,17 @@ describe('ollamaFastText reads ordinary lines exactly as JSON.parse does', () =>
 
 describe('ollamaFastText leaves every other line to the full parser', () => {
   const others: Array<[string, string, boolean]> = [
-    ['the final line', '{"model":"llama2","created_at":"2023-08-04T19:22:45Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":2}', true],
+    [
+      'the final line',
+      '{"model":"llama2","created_at":"2023-08-04T19:22:45Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":2}',
+      true,
+    ],
     ['an error line', '{"error":"an error was encountered while running the model"}', true],
-    ['extra message fields (images)', '{"model":"llama3.2","created_at":"2023-08-04T08:52:19Z","message":{"role":"assistant","content":"The","images":null},"done":false}', true],
+    [
+      'extra message fields (images)',
+      '{"model":"llama3.2","created_at":"2023-08-04T08:52:19Z","message":{"role":"assistant","content":"The","images":null},"done":false}',
+      true,
+    ],
     ['thinking before content', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a","thinking":"b"},"done":false}', true],
     ['another role', '{"model":"m","created_at":"t","message":{"role":"tool","content":"a"},"done":false}', true],
     ['a generate line read as chat', generateLine('x'), true],

@@ -13,11 +13,12 @@ const genCtx = makeCtx({ format: 'ollama', routeType: 'llm/v1/completions' });
 describe('ollama toUpstream', () => {
   test('chat: the body of ollama-chat-request.json (minus fields the proxy does not set)', () => {
     const fx = fixtureJson('ollama-chat-request.json');
-    const body = ollama.toUpstream(
-      makeReq({ messages: fx.messages, max_tokens: 256, temperature: 0.5, top_p: 0.9, top_k: 40, stop: ['</s>'] }),
-      chatCtx,
-    );
-    const { keep_alive: _k, options: { seed: _s, ...options }, ...rest } = fx;
+    const body = ollama.toUpstream(makeReq({ messages: fx.messages, max_tokens: 256, temperature: 0.5, top_p: 0.9, top_k: 40, stop: ['</s>'] }), chatCtx);
+    const {
+      keep_alive: _k,
+      options: { seed: _s, ...options },
+      ...rest
+    } = fx;
     assert.deepEqual(body, { ...rest, options });
   });
 
@@ -52,15 +53,18 @@ describe('ollama fromUpstream', () => {
   test('chat: ollama-chat-response.json', () => {
     const out = ollama.fromUpstream(fixtureJson('ollama-chat-response.json'), makeReq(), chatCtx) as ChatCompletion;
     assert.match(out.id, /^chatcmpl-.+/);
-    assert.deepEqual({ ...out, id: 'x' }, {
-      id: 'x',
-      object: 'chat.completion',
-      created: Math.floor(Date.parse('2024-12-06T00:46:58.265747Z') / 1000),
-      // The route's model name, not the server's.
-      model: 'llama2',
-      choices: [{ index: 0, message: { role: 'assistant', content: '{"age": 22, "available": false}' }, logprobs: null, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 34, completion_tokens: 12, total_tokens: 46 },
-    });
+    assert.deepEqual(
+      { ...out, id: 'x' },
+      {
+        id: 'x',
+        object: 'chat.completion',
+        created: Math.floor(Date.parse('2024-12-06T00:46:58.265747Z') / 1000),
+        // The route's model name, not the server's.
+        model: 'llama2',
+        choices: [{ index: 0, message: { role: 'assistant', content: '{"age": 22, "available": false}' }, logprobs: null, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 34, completion_tokens: 12, total_tokens: 46 },
+      },
+    );
   });
 
   test('completions: ollama-generate-response.json', () => {
@@ -75,7 +79,11 @@ describe('ollama fromUpstream', () => {
 
   test('absent counts are 0, length maps, unparseable created_at falls back to now, missing model to req.model', () => {
     const before = Math.floor(Date.now() / 1000);
-    const out = ollama.fromUpstream({ created_at: 'soon', message: { role: 'assistant', content: 'x' }, done: true, done_reason: 'length' }, makeReq(), chatCtx);
+    const out = ollama.fromUpstream(
+      { created_at: 'soon', message: { role: 'assistant', content: 'x' }, done: true, done_reason: 'length' },
+      makeReq(),
+      chatCtx,
+    );
     assert.ok(out.created >= before && out.created <= before + 2);
     assert.equal(out.model, 'llama2');
     assert.equal(out.choices[0]?.finish_reason, 'length');
@@ -83,7 +91,10 @@ describe('ollama fromUpstream', () => {
   });
 
   test('an error body or an unknown shape is an UpstreamFormatError', () => {
-    assert.throws(() => ollama.fromUpstream({ error: "model 'llama2' not found" }, makeReq(), chatCtx), /Ollama answered with an error: model 'llama2' not found/);
+    assert.throws(
+      () => ollama.fromUpstream({ error: "model 'llama2' not found" }, makeReq(), chatCtx),
+      /Ollama answered with an error: model 'llama2' not found/,
+    );
     assert.throws(() => ollama.fromUpstream({ foo: 1 }, makeReq(), chatCtx), UpstreamFormatError);
     assert.throws(() => ollama.fromUpstream('text', makeReq(), chatCtx), UpstreamFormatError);
   });

@@ -56,7 +56,7 @@ describe('openai toUpstream', () => {
 });
 
 describe('openai fromUpstream', () => {
-  test('openai-chat-completion.json passes through, with our own id and the route\'s model name', () => {
+  test("openai-chat-completion.json passes through, with our own id and the route's model name", () => {
     const fx = fixtureJson('openai-chat-completion.json');
     const out = openai.fromUpstream(fx, makeReq(), chatCtx);
     assert.match(out.id, /^chatcmpl-.+/);
@@ -64,7 +64,7 @@ describe('openai fromUpstream', () => {
     assert.deepEqual({ ...out, id: fx.id }, { ...fx, model: 'llama2' });
   });
 
-  test("TGI-like answer: empty id, eos_token, no usage, no model, no object", () => {
+  test('TGI-like answer: empty id, eos_token, no usage, no model, no object', () => {
     const before = Math.floor(Date.now() / 1000);
     const out = openai.fromUpstream(
       { id: '', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'eos_token' }] },
@@ -81,23 +81,36 @@ describe('openai fromUpstream', () => {
 
   test('completions: text_completion with choices[].text; stop_sequence maps to stop; partial usage summed', () => {
     const out = openai.fromUpstream(
-      { id: 'cmpl-1', object: 'text_completion', created: 1700000000, model: 'm', choices: [{ index: 0, text: 'x', finish_reason: 'stop_sequence' }], usage: { prompt_tokens: 3 } },
+      {
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 1700000000,
+        model: 'm',
+        choices: [{ index: 0, text: 'x', finish_reason: 'stop_sequence' }],
+        usage: { prompt_tokens: 3 },
+      },
       makeReq({ kind: 'completions' }),
       cmplCtx,
     ) as TextCompletion;
     assert.match(out.id, /^cmpl-.+/);
-    assert.deepEqual({ ...out, id: 'cmpl-1' }, {
-      id: 'cmpl-1',
-      object: 'text_completion',
-      created: 1700000000,
-      model: 'llama2',
-      choices: [{ index: 0, text: 'x', logprobs: null, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 },
-    });
+    assert.deepEqual(
+      { ...out, id: 'cmpl-1' },
+      {
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 1700000000,
+        model: 'llama2',
+        choices: [{ index: 0, text: 'x', logprobs: null, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 },
+      },
+    );
   });
 
   test('an error body and an unknown shape are UpstreamFormatErrors', () => {
-    assert.throws(() => openai.fromUpstream(fixtureJson('openai-error.json'), makeReq(), chatCtx), /upstream answered with an error: The model `llama-9` does not exist/);
+    assert.throws(
+      () => openai.fromUpstream(fixtureJson('openai-error.json'), makeReq(), chatCtx),
+      /upstream answered with an error: The model `llama-9` does not exist/,
+    );
     assert.throws(() => openai.fromUpstream({ foo: 1 }, makeReq(), chatCtx), UpstreamFormatError);
     assert.throws(() => openai.fromUpstream([], makeReq(), chatCtx), UpstreamFormatError);
   });
@@ -117,7 +130,10 @@ describe('openai fromStreamMessage', () => {
       assert.deepEqual(events.at(-1), { type: 'done' });
       const chunks = events.slice(0, -1);
       chunks.forEach((e, i) => assert.deepEqual(e.type === 'chunk' && e.chunk, messages[i]));
-      assert.deepEqual(chunks.map((e) => e.type === 'chunk' && e.usage !== undefined), [false, false, false, true]);
+      assert.deepEqual(
+        chunks.map((e) => e.type === 'chunk' && e.usage !== undefined),
+        [false, false, false, true],
+      );
       const usage = (messages[3] as { usage: unknown }).usage;
       assert.deepEqual(chunks[3]?.type === 'chunk' && chunks[3].usage, usage);
     });
@@ -132,7 +148,12 @@ describe('openai fromStreamMessage', () => {
 
   test('error events: OpenAI, llama.cpp (integer code) and a string error', () => {
     assert.deepEqual(runStream([fixtureJson('openai-error.json')]), [
-      { type: 'error', message: 'The model `llama-9` does not exist or you do not have access to it.', errorType: 'invalid_request_error', code: 'model_not_found' },
+      {
+        type: 'error',
+        message: 'The model `llama-9` does not exist or you do not have access to it.',
+        errorType: 'invalid_request_error',
+        code: 'model_not_found',
+      },
     ]);
     assert.deepEqual(runStream([{ error: { code: 500, message: 'boom', type: 'server_error' } }]), [
       // The integer code is the HTTP status: the type a 500 gets, never a code.
@@ -141,9 +162,27 @@ describe('openai fromStreamMessage', () => {
     assert.deepEqual(runStream([{ error: 'overloaded', error_type: 'overloaded' }]), [
       { type: 'error', message: 'overloaded', errorType: 'rate_limit_error', code: 'server_overloaded' },
     ]);
-    assert.deepEqual(runStream([{ error: { code: 400, message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 608, n_ctx: 512 } }]), [
-      { type: 'error', message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it', errorType: 'invalid_request_error', code: 'context_length_exceeded' },
-    ]);
+    assert.deepEqual(
+      runStream([
+        {
+          error: {
+            code: 400,
+            message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it',
+            type: 'exceed_context_size_error',
+            n_prompt_tokens: 608,
+            n_ctx: 512,
+          },
+        },
+      ]),
+      [
+        {
+          type: 'error',
+          message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it',
+          errorType: 'invalid_request_error',
+          code: 'context_length_exceeded',
+        },
+      ],
+    );
   });
 
   const bad: Array<[string, unknown]> = [

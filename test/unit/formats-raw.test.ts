@@ -47,10 +47,7 @@ describe('raw dialect helpers', () => {
 describe('raw toUpstream', () => {
   test('TGI: the body of tgi-generate-request.json', () => {
     const fx = fixtureJson('tgi-generate-request.json');
-    const body = raw.toUpstream(
-      makeReq({ messages: mathMessages, max_tokens: 256, temperature: 0.5, top_p: 0.95, top_k: 40, stop: ['</s>'] }),
-      tgi,
-    );
+    const body = raw.toUpstream(makeReq({ messages: mathMessages, max_tokens: 256, temperature: 0.5, top_p: 0.95, top_k: 40, stop: ['</s>'] }), tgi);
     const { seed: _seed, ...parameters } = fx.parameters;
     assert.deepEqual(body, { inputs: fx.inputs, parameters, stream: false });
   });
@@ -82,10 +79,7 @@ describe('raw toUpstream', () => {
 
   test('llama.cpp: the body of llamacpp-completion-request.json, values as given', () => {
     const fx = fixtureJson('llamacpp-completion-request.json');
-    const body = raw.toUpstream(
-      makeReq({ messages: mathMessages, max_tokens: 128, temperature: 0.5, top_k: 40, top_p: 0.95, stop: ['</s>'] }),
-      llamacpp,
-    );
+    const body = raw.toUpstream(makeReq({ messages: mathMessages, max_tokens: 128, temperature: 0.5, top_k: 40, top_p: 0.95, stop: ['</s>'] }), llamacpp);
     const { seed: _s, cache_prompt: _c, ...expected } = fx;
     assert.deepEqual(body, expected);
     assert.deepEqual(raw.toUpstream(makeReq({ temperature: 0, top_p: 1, top_k: 0, stream: true }), llamacpp), {
@@ -168,7 +162,10 @@ describe('raw fromUpstream', () => {
   ];
   for (const [name, body, message] of unreadable) {
     test(`UpstreamFormatError: ${name}`, () => {
-      assert.throws(() => raw.fromUpstream(body, chatReq, tgi), (err: unknown) => err instanceof UpstreamFormatError && message.test(err.message));
+      assert.throws(
+        () => raw.fromUpstream(body, chatReq, tgi),
+        (err: unknown) => err instanceof UpstreamFormatError && message.test(err.message),
+      );
     });
   }
 });
@@ -204,7 +201,9 @@ describe('raw fromStreamMessage', () => {
   });
 
   test('TGI: eos_token finish reason maps to stop', () => {
-    const events = runStream([{ token: { text: 'x', special: false }, generated_text: 'x', details: { finish_reason: 'eos_token', generated_tokens: 1, input_length: 4 } }]);
+    const events = runStream([
+      { token: { text: 'x', special: false }, generated_text: 'x', details: { finish_reason: 'eos_token', generated_tokens: 1, input_length: 4 } },
+    ]);
     assert.deepEqual(events.at(-1), { type: 'finish', finishReason: 'stop', usage: { prompt_tokens: 4, completion_tokens: 1, total_tokens: 5 } });
   });
 

@@ -19,7 +19,11 @@ interface RouteSetup {
 function route({ route_type = 'llm/v1/chat', name, options, response_streaming }: RouteSetup = {}): ResolvedConfig {
   return validateConfig({
     route_type,
-    model: { provider: 'llama2', ...(name === undefined ? {} : { name }), options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat', ...options } },
+    model: {
+      provider: 'llama2',
+      ...(name === undefined ? {} : { name }),
+      options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat', ...options },
+    },
     ...(response_streaming === undefined ? {} : { response_streaming }),
   });
 }
@@ -52,7 +56,7 @@ function bad(message: string, code: string | null = null) {
 }
 
 describe('toLlmRequest: a valid body becomes an LlmRequest', () => {
-  test('the issue\'s chat body', () => {
+  test("the issue's chat body", () => {
     const body = { messages: MESSAGES };
     assert.deepEqual(given(toLlmRequest(body, chat)), {
       kind: 'chat',
@@ -89,15 +93,37 @@ describe('toLlmRequest: a valid body becomes an LlmRequest', () => {
     ['an empty stop array stays empty', { messages: MESSAGES, stop: [] }, chat, { stop: [] }],
     [
       'content as an array of text parts is joined with newlines',
-      { messages: [{ role: 'user', content: [{ type: 'text', text: 'Line one' }, { type: 'text', text: 'Line two' }] }] },
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Line one' },
+              { type: 'text', text: 'Line two' },
+            ],
+          },
+        ],
+      },
       chat,
       { messages: [{ role: 'user', content: 'Line one\nLine two' }] },
     ],
     [
       'content null (an assistant turn with tool calls) is empty text',
-      { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null }, { role: 'user', content: 'Again' }] },
+      {
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: null },
+          { role: 'user', content: 'Again' },
+        ],
+      },
       chat,
-      { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }, { role: 'user', content: 'Again' }] },
+      {
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: '' },
+          { role: 'user', content: 'Again' },
+        ],
+      },
     ],
     [
       'extra message fields are dropped from messages (kept in body)',
@@ -125,15 +151,43 @@ describe('toLlmRequest: the route decides between messages and prompt', () => {
     ['chat: empty messages', { messages: [] }, chat, bad('this llm/v1/chat route expects "messages": a non-empty array of {role, content}')],
     ['chat: messages as a string', { messages: 'Hi' }, chat, bad('this llm/v1/chat route expects "messages": a non-empty array of {role, content}')],
     ['chat: a message that is not an object', { messages: ['Hi'] }, chat, bad('messages[0] must be an object with a string "role" and "content"')],
-    ['chat: a message without role', { messages: [{ role: 'user', content: 'a' }, { content: 'b' }] }, chat, bad('messages[1] must be an object with a string "role" and "content"')],
-    ['chat: content as a number', { messages: [{ role: 'user', content: 42 }] }, chat, bad('"messages[0].content" must be a string or an array of content parts', 'invalid_value')],
+    [
+      'chat: a message without role',
+      { messages: [{ role: 'user', content: 'a' }, { content: 'b' }] },
+      chat,
+      bad('messages[1] must be an object with a string "role" and "content"'),
+    ],
+    [
+      'chat: content as a number',
+      { messages: [{ role: 'user', content: 42 }] },
+      chat,
+      bad('"messages[0].content" must be a string or an array of content parts', 'invalid_value'),
+    ],
     [
       'chat: an image part',
-      { messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'http://x/y.png' } }] }] },
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is this?' },
+              { type: 'image_url', image_url: { url: 'http://x/y.png' } },
+            ],
+          },
+        ],
+      },
       chat,
-      bad('"messages[0].content[1].image_url.url" is not supported by llama2_format ollama: the proxy fetches nothing a client names: send the image as a data: URL (base64)', 'unsupported_parameter'),
+      bad(
+        '"messages[0].content[1].image_url.url" is not supported by llama2_format ollama: the proxy fetches nothing a client names: send the image as a data: URL (base64)',
+        'unsupported_parameter',
+      ),
     ],
-    ['chat: both messages and prompt', { messages: MESSAGES, prompt: 'Hi' }, chat, bad('the request has both "messages" and "prompt": this llm/v1/chat route expects only "messages"')],
+    [
+      'chat: both messages and prompt',
+      { messages: MESSAGES, prompt: 'Hi' },
+      chat,
+      bad('the request has both "messages" and "prompt": this llm/v1/chat route expects only "messages"'),
+    ],
     ['completions: no prompt', {}, completions, bad('this llm/v1/completions route expects "prompt": a string')],
     ['completions: messages instead', { messages: MESSAGES }, completions, bad('this llm/v1/completions route expects "prompt": a string')],
     ['completions: a prompt number', { prompt: 42 }, completions, bad('this llm/v1/completions route expects "prompt": a string')],
@@ -160,7 +214,7 @@ describe('toLlmRequest: model', () => {
     ['configured name, the same in the body', { messages: MESSAGES, model: 'llama2' }, chat, 'llama2'],
     ['configured name, an empty one in the body', { messages: MESSAGES, model: '' }, chat, 'llama2'],
     ['configured name, null in the body', { messages: MESSAGES, model: null }, chat, 'llama2'],
-    ['no configured name: the body\'s is used', { messages: MESSAGES, model: 'mistral:7b' }, open, 'mistral:7b'],
+    ["no configured name: the body's is used", { messages: MESSAGES, model: 'mistral:7b' }, open, 'mistral:7b'],
   ];
   for (const [name, body, config, model] of accepted) {
     test(name, () => {
@@ -177,8 +231,18 @@ describe('toLlmRequest: model', () => {
       bad('cannot use own model - must be: llama2:13b', 'model_not_allowed'),
     ],
     ['a model that is not a string', { messages: MESSAGES, model: 7 }, chat, bad('"model" must be a string')],
-    ['neither configured nor in the body', { messages: MESSAGES }, open, bad('model parameter not found in the request body or in the plugin config: send "model"')],
-    ['not configured, empty in the body', { messages: MESSAGES, model: '' }, open, bad('model parameter not found in the request body or in the plugin config: send "model"')],
+    [
+      'neither configured nor in the body',
+      { messages: MESSAGES },
+      open,
+      bad('model parameter not found in the request body or in the plugin config: send "model"'),
+    ],
+    [
+      'not configured, empty in the body',
+      { messages: MESSAGES, model: '' },
+      open,
+      bad('model parameter not found in the request body or in the plugin config: send "model"'),
+    ],
   ];
   for (const [name, body, config, expected] of rejected) {
     test(name, () => {
@@ -188,9 +252,12 @@ describe('toLlmRequest: model', () => {
 });
 
 describe('toLlmRequest: tuning options from the config and the body', () => {
-  const tuned = route({ name: 'llama2', options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat', max_tokens: 128, temperature: 0.2 } });
+  const tuned = route({
+    name: 'llama2',
+    options: { llama2_format: 'ollama', upstream_url: 'http://127.0.0.1:11434/api/chat', max_tokens: 128, temperature: 0.2 },
+  });
 
-  test('configured options override the body\'s; the rest come from the body', () => {
+  test("configured options override the body's; the rest come from the body", () => {
     const req = toLlmRequest({ messages: MESSAGES, max_tokens: 4000, temperature: 1.5, top_p: 0.8, top_k: 20 }, tuned);
     assert.deepEqual(
       { max_tokens: req.max_tokens, temperature: req.temperature, top_p: req.top_p, top_k: req.top_k },

@@ -57,7 +57,10 @@ test('Server-Timing values', () => {
 
 test('bounded labels: the first values are kept, the rest become _other', () => {
   const label = new BoundedLabel(2);
-  assert.deepEqual(['a', 'b', 'a', 'c', 'b', 'd'].map((v) => label.value(v)), ['a', 'b', 'a', '_other', 'b', '_other']);
+  assert.deepEqual(
+    ['a', 'b', 'a', 'c', 'b', 'd'].map((v) => label.value(v)),
+    ['a', 'b', 'a', '_other', 'b', '_other'],
+  );
   assert.equal(new BoundedLabel().value('m'.repeat(101)), '_other');
 });
 
@@ -68,13 +71,25 @@ test('a missing optional peer is named with the command that installs it', () =>
 });
 
 test('observability config: defaults and problems named by path', () => {
-  const base = { route_type: 'llm/v1/chat' as const, model: { provider: 'llama2' as const, options: { llama2_format: 'ollama' as const, upstream_url: 'http://127.0.0.1:11434/api/chat' } } };
+  const base = {
+    route_type: 'llm/v1/chat' as const,
+    model: { provider: 'llama2' as const, options: { llama2_format: 'ollama' as const, upstream_url: 'http://127.0.0.1:11434/api/chat' } },
+  };
   assert.deepEqual(validateConfig(base).observability, { tracing: false, server_timing: true });
-  assert.deepEqual(validateConfig({ ...base, observability: { route_name: 'chat', server_timing: false } }).observability, { route_name: 'chat', server_timing: false, tracing: false });
+  assert.deepEqual(validateConfig({ ...base, observability: { route_name: 'chat', server_timing: false } }).observability, {
+    route_name: 'chat',
+    server_timing: false,
+    tracing: false,
+  });
   assert.throws(
     () => validateConfig({ ...base, observability: { tracing: 'yes' as never, route_name: '', metrics: 1 as never, extra: true } as never }),
     (err: AiProxyConfigError) => {
-      assert.deepEqual(err.details.map((d) => d.path).sort(), ['observability.extra', 'observability.metrics', 'observability.route_name', 'observability.tracing']);
+      assert.deepEqual(err.details.map((d) => d.path).sort(), [
+        'observability.extra',
+        'observability.metrics',
+        'observability.route_name',
+        'observability.tracing',
+      ]);
       return true;
     },
   );

@@ -118,7 +118,10 @@ describe('readJsonBody: BOM, depth, timeout', () => {
     req.resume();
     await new Promise((r) => req.on('end', r));
     req.body = { messages: JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) };
-    assert.throws(() => readJsonBody(req, LIMIT), (err: unknown) => err instanceof ProxyError && err.status === 400 && err.code === 'json_too_deep');
+    assert.throws(
+      () => readJsonBody(req, LIMIT),
+      (err: unknown) => err instanceof ProxyError && err.status === 400 && err.code === 'json_too_deep',
+    );
   });
 
   test('a body that does not finish within the timeout is a 408', async () => {

@@ -49,10 +49,16 @@ const toWire = (v: unknown): string => (JSON.stringify(v) ?? '').split(JSON.stri
 
 /** Client values: JSON of any shape, with the awkward strings and nestings weighted in. `deep` is the deepest one. */
 function clientValues(deep: fc.Arbitrary<unknown>) {
-  const nested = fc.oneof(fc.integer({ min: 0, max: 200 }).map((n) => JSON.parse(nestedText(n))), deep);
+  const nested = fc.oneof(
+    fc.integer({ min: 0, max: 200 }).map((n) => JSON.parse(nestedText(n))),
+    deep,
+  );
   const anyValue = fc.oneof(fc.jsonValue(), awkwardString, nested, fc.constant(null));
   const message = fc.oneof(
-    fc.record({ role: fc.constantFrom('system', 'user', 'assistant', 'tool', 'x'), content: fc.oneof(awkwardString, fc.array(fc.record({ type: fc.constantFrom('text', 'image_url'), text: anyValue }))) }),
+    fc.record({
+      role: fc.constantFrom('system', 'user', 'assistant', 'tool', 'x'),
+      content: fc.oneof(awkwardString, fc.array(fc.record({ type: fc.constantFrom('text', 'image_url'), text: anyValue }))),
+    }),
     anyValue,
   );
   const requestLike = fc.record(
@@ -137,7 +143,11 @@ async function parse(bytes: Buffer, cuts: number[], headers: Record<string, stri
     const body = await readJsonBody(incoming(bytes, cuts, headers), config.max_request_body_size);
     const llmReq = toLlmRequest(body, config);
     const format = getFormat(rc.format);
-    const upstream = format.toUpstream(llmReq, { routeType: config.route_type, format: rc.format, rawDialect: rawDialectFor(new URL(rc.url).pathname, 'auto') });
+    const upstream = format.toUpstream(llmReq, {
+      routeType: config.route_type,
+      format: rc.format,
+      rawDialect: rawDialectFor(new URL(rc.url).pathname, 'auto'),
+    });
     assert.doesNotThrow(() => validateHeaderValue('x-llm-model', modelHeaderValue(llmReq.model)));
     return JSON.stringify(upstream);
   } catch (err) {
@@ -187,7 +197,13 @@ describe('request parser: any body gives a valid request or a ProxyError', () =>
         let out: unknown;
         try {
           const llmReq = toLlmRequest(await readJsonBody(req, config.max_request_body_size), config);
-          out = JSON.stringify(getFormat(rc.format).toUpstream(llmReq, { routeType: config.route_type, format: rc.format, rawDialect: rawDialectFor(new URL(rc.url).pathname, 'auto') }));
+          out = JSON.stringify(
+            getFormat(rc.format).toUpstream(llmReq, {
+              routeType: config.route_type,
+              format: rc.format,
+              rawDialect: rawDialectFor(new URL(rc.url).pathname, 'auto'),
+            }),
+          );
         } catch (err) {
           out = err;
         }

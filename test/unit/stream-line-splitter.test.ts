@@ -89,11 +89,14 @@ describe('LineSplitter', () => {
   test('an unfinished line beyond the cap throws a clear UpstreamFormatError', () => {
     const s = new LineSplitter(1000);
     assert.deepEqual(s.feed(Buffer.alloc(600, 'x')), []);
-    assert.throws(() => s.feed(Buffer.alloc(600, 'y')), (err: unknown) => {
-      assert.ok(err instanceof UpstreamFormatError);
-      assert.match(err.message, /line longer than 1000 characters/);
-      return true;
-    });
+    assert.throws(
+      () => s.feed(Buffer.alloc(600, 'y')),
+      (err: unknown) => {
+        assert.ok(err instanceof UpstreamFormatError);
+        assert.match(err.message, /line longer than 1000 characters/);
+        return true;
+      },
+    );
   });
 
   test('a complete line beyond the cap throws too; lines at the cap pass', () => {

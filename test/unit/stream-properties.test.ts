@@ -33,7 +33,9 @@ function cut(bytes: Uint8Array, cuts: number[]): Buffer[] {
 
 /** Text with many line ends, colons, SSE field names and multi-byte characters: the interesting bytes. */
 const streamText = fc
-  .array(fc.constantFrom('data:', 'data: ', 'event: error', ':', '\n', '\r\n', '\r', '\n\n', '{"a":1}', '[DONE]', 'é', '€', '😀', ' ', 'x', '"', '\\'), { maxLength: 200 })
+  .array(fc.constantFrom('data:', 'data: ', 'event: error', ':', '\n', '\r\n', '\r', '\n\n', '{"a":1}', '[DONE]', 'é', '€', '😀', ' ', 'x', '"', '\\'), {
+    maxLength: 200,
+  })
   .map((parts) => Buffer.from(parts.join(''), 'utf8'));
 const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 600 }), streamText);
 const cuts = fc.array(fc.nat(), { maxLength: 12 });

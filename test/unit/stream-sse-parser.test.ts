@@ -55,7 +55,10 @@ describe('SseParser on real upstream streams, cut at every offset', () => {
       name: 'stream-llamacpp-completion.sse',
       check: (values) => {
         assert.equal(values.length, 3);
-        assert.deepEqual(values.map((v) => (v as { content: string }).content), [' The', ' sum', '']);
+        assert.deepEqual(
+          values.map((v) => (v as { content: string }).content),
+          [' The', ' sum', ''],
+        );
         assert.equal((values[2] as { stop: boolean }).stop, true);
       },
     },
@@ -89,11 +92,7 @@ describe('SseParser on real upstream streams, cut at every offset', () => {
 
 describe('SseParser rules', () => {
   test('data: with and without one space; only one space is stripped', () => {
-    assert.deepEqual(parseText('data:{"a":1}\n\ndata: {"a":2}\n\ndata:  x\n\n'), [
-      { data: '{"a":1}' },
-      { data: '{"a":2}' },
-      { data: ' x' },
-    ]);
+    assert.deepEqual(parseText('data:{"a":1}\n\ndata: {"a":2}\n\ndata:  x\n\n'), [{ data: '{"a":1}' }, { data: '{"a":2}' }, { data: ' x' }]);
   });
 
   test('several data lines join with \\n; CRLF line ends', () => {
@@ -128,7 +127,10 @@ describe('SseParser rules', () => {
     const splitter = new LineSplitter();
     const parser = new SseParser();
     const feed = (s: string): SseMessage[] =>
-      splitter.feed(Buffer.from(s)).map((l) => parser.push(l)).filter((m): m is SseMessage => m !== undefined);
+      splitter
+        .feed(Buffer.from(s))
+        .map((l) => parser.push(l))
+        .filter((m): m is SseMessage => m !== undefined);
     assert.deepEqual(feed('data: a\n\ndata: b\n\ndata: c'), [{ data: 'a' }, { data: 'b' }]);
     assert.deepEqual(feed('c'), []);
     assert.deepEqual(feed('\n'), []);

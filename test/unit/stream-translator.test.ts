@@ -196,7 +196,10 @@ describe('StreamTranslator with the real formats, every fixture cut at every off
       if (c.kind === 'chat') assert.equal(decoded.chunks[0]?.choices[0].delta.role, 'assistant');
       assert.equal(whole.converter.outcome, c.expect.error ? 'error' : 'complete');
       // One input packet: all frames from feeding it, nothing left for the end.
-      assert.deepEqual(whole.pushes.map((p) => p.length > 0), [true, false]);
+      assert.deepEqual(
+        whole.pushes.map((p) => p.length > 0),
+        [true, false],
+      );
       for (const { label: cut, packets } of cuttings(bytes)) {
         const r = await convert(c, packets);
         assert.deepEqual(decode(r.text), decoded, cut);
@@ -309,8 +312,7 @@ describe('StreamTranslator: garbage and errors mid-stream', () => {
 
   test('llama.cpp error event inside a 200 stream', async () => {
     const bytes = Buffer.from(
-      'data: {"index":0,"content":"Hi","tokens":[1],"stop":false}\n\n' +
-        'data: {"error":{"code":500,"message":"slot crashed","type":"server_error"}}\n\n',
+      'data: {"index":0,"content":"Hi","tokens":[1],"stop":false}\n\n' + 'data: {"error":{"code":500,"message":"slot crashed","type":"server_error"}}\n\n',
     );
     const r = await convert({ format: 'raw', rawDialect: 'llamacpp', kind: 'chat', includeUsage: false }, [bytes]);
     const d = decode(r.text);
@@ -367,7 +369,12 @@ describe('StreamTranslator: output per packet', () => {
     const translator = makeTranslator(setup);
     translator.feed(Buffer.from('{"model":"m","message":{"content":"a"},"done":false}\n'));
     const out = translator.failUpstream('the upstream connection was lost before the answer was complete');
-    assert.deepEqual(decode(out).error, { message: 'the upstream connection was lost before the answer was complete', type: 'api_error', param: null, code: 'upstream_failed' });
+    assert.deepEqual(decode(out).error, {
+      message: 'the upstream connection was lost before the answer was complete',
+      type: 'api_error',
+      param: null,
+      code: 'upstream_failed',
+    });
     assert.equal(translator.ended, true);
     assert.equal(translator.feed(Buffer.from('{"model":"m","message":{"content":"b"},"done":false}\n')), '');
     assert.equal(translator.end(), '');

@@ -79,14 +79,20 @@ describe('OpenAiSseWriter, chat', () => {
   });
 
   test('includeUsage with unknown usage: zeros, like non-streamed answers', () => {
-    const { text, writer } = run({ includeUsage: true }, [{ type: 'text', text: 'a' }, { type: 'finish', finishReason: 'stop' }]);
+    const { text, writer } = run({ includeUsage: true }, [
+      { type: 'text', text: 'a' },
+      { type: 'finish', finishReason: 'stop' },
+    ]);
     const f = frames(text);
     assert.deepEqual(JSON.parse(f[2]!).usage, { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
     assert.equal(writer.usage, undefined);
   });
 
   test('no usage chunk and no usage key without includeUsage', () => {
-    const { text } = run({}, [{ type: 'text', text: 'a' }, { type: 'finish', finishReason: 'stop', usage: USAGE }]);
+    const { text } = run({}, [
+      { type: 'text', text: 'a' },
+      { type: 'finish', finishReason: 'stop', usage: USAGE },
+    ]);
     assert.ok(!text.includes('usage'));
   });
 
@@ -96,7 +102,9 @@ describe('OpenAiSseWriter, chat', () => {
       { type: 'text', text: 'b' },
       { type: 'finish', finishReason: 'stop', usage: USAGE },
     ]);
-    const chunks = frames(text).filter((s) => s !== '[DONE]').map((s) => JSON.parse(s));
+    const chunks = frames(text)
+      .filter((s) => s !== '[DONE]')
+      .map((s) => JSON.parse(s));
     assert.equal(chunks.length, 4);
     for (const c of chunks) {
       assert.equal(c.id, META.id);
@@ -199,10 +207,7 @@ describe('OpenAiSseWriter, openai passthrough chunks', () => {
   });
 
   test('usage recorded from the event or the chunk; usage-only chunk passed when the client asked', () => {
-    const { text, writer } = run({ includeUsage: true }, [
-      { type: 'chunk', chunk: upstream({ choices: [], usage: USAGE }) },
-      { type: 'done' },
-    ]);
+    const { text, writer } = run({ includeUsage: true }, [{ type: 'chunk', chunk: upstream({ choices: [], usage: USAGE }) }, { type: 'done' }]);
     assert.deepEqual(writer.usage, USAGE);
     assert.deepEqual(JSON.parse(frames(text)[0]!).usage, USAGE);
   });

@@ -18,7 +18,7 @@ function seen(err: ProxyError) {
   return { status: err.status, type: err.type, code: err.code, message: err.message };
 }
 
-describe('upstreamError: the upstream\'s own message in OpenAI\'s shape', () => {
+describe("upstreamError: the upstream's own message in OpenAI's shape", () => {
   const cases: Array<[string, number, string | undefined, string, ReturnType<typeof seen>]> = [
     [
       'Ollama {"error": "..."} (model not pulled)',
@@ -53,21 +53,36 @@ describe('upstreamError: the upstream\'s own message in OpenAI\'s shape', () => 
       400,
       'application/json; charset=utf-8',
       '{"error":{"code":400,"message":"request (608 tokens) exceeds the available context size (512 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":608,"n_ctx":512}}',
-      { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it' },
+      {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+        message: 'request (608 tokens) exceeds the available context size (512 tokens), try increasing it',
+      },
     ],
     [
       'TGI context overflow',
       422,
       'application/json',
       '{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 200 `max_new_tokens`","error_type":"validation"}',
-      { status: 422, type: 'invalid_request_error', code: 'context_length_exceeded', message: 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 200 `max_new_tokens`' },
+      {
+        status: 422,
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+        message: 'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 200 `max_new_tokens`',
+      },
     ],
     [
       'vLLM context overflow (integer code)',
       400,
       'application/json',
       '{"object":"error","message":"This model\'s maximum context length is 4096 tokens. However, you requested 5000 tokens.","type":"BadRequestError","param":null,"code":400}',
-      { status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens." },
+      {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+        message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.",
+      },
     ],
     [
       'Ollama busy',
@@ -84,7 +99,7 @@ describe('upstreamError: the upstream\'s own message in OpenAI\'s shape', () => 
       { status: 404, type: 'invalid_request_error', code: 'model_not_found', message: 'The model `llama-9` does not exist or you do not have access to it.' },
     ],
     [
-      'Ollama\'s OpenAI layer (code null)',
+      "Ollama's OpenAI layer (code null)",
       400,
       JSON_CT,
       '{"error":{"message":"invalid message format","type":"invalid_request_error","param":null,"code":null}}',
@@ -97,12 +112,42 @@ describe('upstreamError: the upstream\'s own message in OpenAI\'s shape', () => 
       '{"error":"Model meta-llama/Llama-2-7b-chat-hf is currently loading","estimated_time":20.0}',
       { status: 503, type: 'api_error', code: null, message: 'Model meta-llama/Llama-2-7b-chat-hf is currently loading' },
     ],
-    ['{"message": "..."}', 429, 'application/json', '{"message":"Too many requests"}', { status: 429, type: 'rate_limit_error', code: null, message: 'Too many requests' }],
-    ['FastAPI {"detail": "..."}', 401, 'application/json', '{"detail":"Not authenticated"}', { status: 401, type: 'authentication_error', code: null, message: 'Not authenticated' }],
-    ['a JSON array of errors: the first', 500, 'application/json', '[{"error":"CUDA out of memory"}]', { status: 500, type: 'api_error', code: null, message: 'CUDA out of memory' }],
-    ['JSON of an unknown shape, as JSON text', 500, 'application/json', '{"status":"failed","reason":42}', { status: 500, type: 'api_error', code: null, message: '{"status":"failed","reason":42}' }],
+    [
+      '{"message": "..."}',
+      429,
+      'application/json',
+      '{"message":"Too many requests"}',
+      { status: 429, type: 'rate_limit_error', code: null, message: 'Too many requests' },
+    ],
+    [
+      'FastAPI {"detail": "..."}',
+      401,
+      'application/json',
+      '{"detail":"Not authenticated"}',
+      { status: 401, type: 'authentication_error', code: null, message: 'Not authenticated' },
+    ],
+    [
+      'a JSON array of errors: the first',
+      500,
+      'application/json',
+      '[{"error":"CUDA out of memory"}]',
+      { status: 500, type: 'api_error', code: null, message: 'CUDA out of memory' },
+    ],
+    [
+      'JSON of an unknown shape, as JSON text',
+      500,
+      'application/json',
+      '{"status":"failed","reason":42}',
+      { status: 500, type: 'api_error', code: null, message: '{"status":"failed","reason":42}' },
+    ],
     ['a JSON string', 500, 'application/json', '"boom"', { status: 500, type: 'api_error', code: null, message: 'boom' }],
-    ['JSON content type but not JSON: as text', 502, 'application/json', 'upstream connect error', { status: 502, type: 'api_error', code: null, message: 'upstream connect error' }],
+    [
+      'JSON content type but not JSON: as text',
+      502,
+      'application/json',
+      'upstream connect error',
+      { status: 502, type: 'api_error', code: null, message: 'upstream connect error' },
+    ],
     [
       'plain text, whitespace collapsed',
       500,
@@ -140,8 +185,20 @@ describe('upstreamError: the upstream\'s own message in OpenAI\'s shape', () => 
       { status: 502, type: 'api_error', code: null, message: 'the upstream answered with an HTML page: Bad gateway' },
     ],
     ['an empty body', 500, undefined, '', { status: 500, type: 'api_error', code: null, message: 'the upstream answered HTTP 500 with an empty body' }],
-    ['a blank JSON body', 503, 'application/json', ' \n', { status: 503, type: 'api_error', code: null, message: 'the upstream answered HTTP 503 with an empty body' }],
-    ['an empty JSON error string', 400, 'application/json', '{"error":""}', { status: 400, type: 'invalid_request_error', code: null, message: 'the upstream answered HTTP 400 with an empty body' }],
+    [
+      'a blank JSON body',
+      503,
+      'application/json',
+      ' \n',
+      { status: 503, type: 'api_error', code: null, message: 'the upstream answered HTTP 503 with an empty body' },
+    ],
+    [
+      'an empty JSON error string',
+      400,
+      'application/json',
+      '{"error":""}',
+      { status: 400, type: 'invalid_request_error', code: null, message: 'the upstream answered HTTP 400 with an empty body' },
+    ],
   ];
   for (const [name, status, contentType, body, expected] of cases) {
     test(name, () => {
@@ -189,10 +246,34 @@ describe('upstreamError: configured secrets are redacted', () => {
   const HEADER = 'Bearer hf_aBcDeF123456';
   const PARAM = 'k3y-9876';
   const cases: Array<[string, number, string, string, string]> = [
-    ['in a JSON error string', 401, 'application/json', `{"error":"Authorization header '${HEADER}' is invalid"}`, "Authorization header '[redacted]' is invalid"],
-    ['in an OpenAI error message', 401, 'application/json', `{"error":{"message":"Incorrect API key provided: ${PARAM}","type":"invalid_request_error","code":"invalid_api_key"}}`, 'Incorrect API key provided: [redacted]'],
-    ['in plain text, several times, both secrets', 403, 'text/plain', `denied ${HEADER} (${PARAM}); again ${PARAM}`, 'denied [redacted] ([redacted]); again [redacted]'],
-    ['in an HTML title', 401, 'text/html', `<html><head><title>401 for ${PARAM}</title></head></html>`, 'the upstream answered with an HTML page: 401 for [redacted]'],
+    [
+      'in a JSON error string',
+      401,
+      'application/json',
+      `{"error":"Authorization header '${HEADER}' is invalid"}`,
+      "Authorization header '[redacted]' is invalid",
+    ],
+    [
+      'in an OpenAI error message',
+      401,
+      'application/json',
+      `{"error":{"message":"Incorrect API key provided: ${PARAM}","type":"invalid_request_error","code":"invalid_api_key"}}`,
+      'Incorrect API key provided: [redacted]',
+    ],
+    [
+      'in plain text, several times, both secrets',
+      403,
+      'text/plain',
+      `denied ${HEADER} (${PARAM}); again ${PARAM}`,
+      'denied [redacted] ([redacted]); again [redacted]',
+    ],
+    [
+      'in an HTML title',
+      401,
+      'text/html',
+      `<html><head><title>401 for ${PARAM}</title></head></html>`,
+      'the upstream answered with an HTML page: 401 for [redacted]',
+    ],
     ['in JSON of an unknown shape', 400, 'application/json', `{"received":{"key":"${PARAM}"}}`, '{"received":{"key":"[redacted]"}}'],
   ];
   for (const [name, status, contentType, body, message] of cases) {

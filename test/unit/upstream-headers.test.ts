@@ -28,7 +28,7 @@ describe('droppedHeaders: the default policy', () => {
     assert.ok(!drop.has('authorization'));
   });
 
-  test('a route with header auth drops the client\'s Authorization', () => {
+  test("a route with header auth drops the client's Authorization", () => {
     assert.ok(droppedHeaders(resolved({ auth: { header_name: 'X-Api-Key', header_value: 'k' } })).has('authorization'));
   });
 
@@ -36,7 +36,7 @@ describe('droppedHeaders: the default policy', () => {
     assert.ok(droppedHeaders(resolved({ auth: { param_name: 'key', param_value: 'k', param_location: 'query' } })).has('authorization'));
   });
 
-  test('unless the route\'s auth header is Authorization and the client may override it', () => {
+  test("unless the route's auth header is Authorization and the client may override it", () => {
     assert.ok(!droppedHeaders(resolved({ auth: { header_name: 'Authorization', header_value: 'Bearer k', allow_override: true } })).has('authorization'));
   });
 
@@ -63,7 +63,8 @@ describe('droppedHeaders: forward_headers', () => {
     test(`allow cannot list ${h}`, () => {
       assert.throws(
         () => resolved({ forward_headers: { allow: [h] } }),
-        (err: unknown) => err instanceof AiProxyConfigError && err.details[0]!.path === 'forward_headers.allow.0' && /never go upstream/.test(err.details[0]!.message),
+        (err: unknown) =>
+          err instanceof AiProxyConfigError && err.details[0]!.path === 'forward_headers.allow.0' && /never go upstream/.test(err.details[0]!.message),
       );
     });
   }

@@ -41,10 +41,14 @@ async function startRecorder(target: string, recorded: string[]): Promise<{ url:
     req.on('end', () => {
       const body = Buffer.concat(parts);
       recorded.push(body.toString('utf8'));
-      const up = http.request(`${target}${req.url}`, { method: req.method, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, { 'content-type': upRes.headers['content-type'] ?? 'application/json', connection: 'close' });
-        upRes.pipe(res);
-      });
+      const up = http.request(
+        `${target}${req.url}`,
+        { method: req.method, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, { 'content-type': upRes.headers['content-type'] ?? 'application/json', connection: 'close' });
+          upRes.pipe(res);
+        },
+      );
       up.on('error', () => res.destroy());
       up.end(body);
     });
