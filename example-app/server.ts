@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     const model = MODEL_NAME ? `model ${MODEL_NAME}` : 'the model named in each request';
     console.log(`express-ai-proxy example listening on ${base}`);
     if (demo) console.log(`  (DEMO upstream: answers are "${DEMO_ANSWER.slice(0, 60)}…")`);
-    for (const r of docsRoutes!.routes.list()) console.log(`  ${r.spec.methods?.join(',') ?? 'ANY'} ${r.spec.paths.join(' ')}  (routes file: ${r.spec.name})`);
+    for (const r of docsRoutes.routes.list()) console.log(`  ${r.spec.methods?.join(',') ?? 'ANY'} ${r.spec.paths.join(' ')}  (routes file: ${r.spec.name})`);
     console.log(`  POST ${base}/llama2-chat        -> ${UPSTREAM_URL} (${LLAMA2_FORMAT}, ${ROUTE_TYPE}, ${model})`);
     if (completionsUrl) console.log(`  POST ${base}/llama2-completions -> ${completionsUrl} (${LLAMA2_FORMAT}, llm/v1/completions)`);
     else console.log('  /llama2-completions is off: set COMPLETIONS_UPSTREAM_URL to enable it');
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
 
   let admin: ReturnType<typeof app.listen> | undefined;
   if (ADMIN_PORT !== undefined) {
-    admin = adminApi(docsRoutes!.routes, { rewrite }).listen(ADMIN_PORT, ADMIN_HOST, () => {
+    admin = adminApi(docsRoutes.routes, { rewrite }).listen(ADMIN_PORT, ADMIN_HOST, () => {
       const address = admin!.address();
       const port = typeof address === 'object' && address ? address.port : ADMIN_PORT;
       console.log(`admin API (Kong docs subset, no auth) on http://${ADMIN_HOST.includes(':') ? `[${ADMIN_HOST}]` : ADMIN_HOST}:${port}`);

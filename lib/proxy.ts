@@ -123,7 +123,7 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
         });
         // The client hung up before the upstream answered; http-proxy aborts the upstream itself.
         // The route still hears of it, to report the request (nothing is sent to the gone client).
-        proxyServer.on('econnreset', (err, req, res) => targetOf(req)?.handlers.onError(err, req, res as ServerResponse));
+        proxyServer.on('econnreset', (err, req, res) => targetOf(req)?.handlers.onError(err, req, res));
       },
     ],
   });

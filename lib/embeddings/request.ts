@@ -58,7 +58,7 @@ export function toEmbeddingsRequest(body: Record<string, unknown>, config: Resol
 function readInput(input: unknown, passThrough: boolean): Pick<EmbeddingRequest, 'input' | 'single'> {
   if (typeof input === 'string') return { input: [input], single: true };
   if (Array.isArray(input) && input.length > 0 && input.length <= MAX_INPUTS) {
-    if (input.every((s) => typeof s === 'string')) return { input: input as string[], single: false };
+    if (input.every((s) => typeof s === 'string')) return { input: input, single: false };
     // Token arrays: an OpenAI-compatible server may take them; the others embed text only.
     if (passThrough && input.every((t) => typeof t === 'number' || Array.isArray(t))) return { input: [], single: false };
   }

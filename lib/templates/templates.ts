@@ -23,7 +23,7 @@ function parse(text: string, path: string, problems: ConfigProblem[]): Part[] | 
       continue;
     }
     parts.push(text.slice(last, m.index), { source: m[1] as TemplateSource, name: m[2]!, ref: m[0] });
-    last = m.index! + m[0].length;
+    last = m.index + m[0].length;
   }
   parts.push(text.slice(last));
   return parts.filter((p) => p !== '');
@@ -124,8 +124,8 @@ export function compileTemplates(
     resolve(req: IncomingMessage): ResolvedTemplates {
       let params: URLSearchParams | undefined;
       const query = () => (params ??= new URLSearchParams((req.url ?? '').split('?')[1] ?? ''));
-      const config2 = nameParts ? { ...config, model: { ...config.model, name: fill(nameParts, req as Req, 'model.name', query, false) } } : config;
-      const paths = urlParts ? finishPath(fill(urlParts, req as Req, 'model.options.upstream_url', query, true)) : (fixedPaths ??= finishPath(pathAndQuery));
+      const config2 = nameParts ? { ...config, model: { ...config.model, name: fill(nameParts, req, 'model.name', query, false) } } : config;
+      const paths = urlParts ? finishPath(fill(urlParts, req, 'model.options.upstream_url', query, true)) : (fixedPaths ??= finishPath(pathAndQuery));
       return { config: config2, ...paths };
     },
   };

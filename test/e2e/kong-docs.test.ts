@@ -248,7 +248,7 @@ plugins:
     const routes = loadRoutes(file);
     const spec = routes.routes.get('llama2-chat')!.spec;
     assert.deepEqual(spec.methods, ['POST']);
-    assert.deepEqual(configWarnings(spec.plugins![0]!.config as AiProxyConfig), [
+    assert.deepEqual(configWarnings(spec.plugins![0]!.config), [
       'model.options.upstream_url "http://llama2-server.local:11434/v1/chat" is not a path Ollama serves for llm/v1/chat: Ollama\'s native API is /api/chat. Set model.options.upstream_url to "http://llama2-server.local:11434/api/chat" (or use llama2_format "openai" with "http://llama2-server.local:11434/v1/chat/completions")',
     ]);
   });

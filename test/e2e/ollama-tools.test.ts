@@ -269,10 +269,10 @@ describe('LangChain (@langchain/openai)', () => {
     const model = chat().bindTools([weather]);
     const ai = await model.invoke([new HumanMessage('Weather in Paris?')]);
     assert.equal(ai.tool_calls?.length, 1);
-    assert.equal(ai.tool_calls![0]!.name, 'get_weather');
-    assert.deepEqual(ai.tool_calls![0]!.args, WEATHER.arguments);
+    assert.equal(ai.tool_calls[0]!.name, 'get_weather');
+    assert.deepEqual(ai.tool_calls[0]!.args, WEATHER.arguments);
     ollama.set({ toolCalls: undefined, text: 'It is 18 °C.' });
-    const answer = await model.invoke([new HumanMessage('Weather in Paris?'), ai, new ToolMessage({ tool_call_id: ai.tool_calls![0]!.id!, content: '18' })]);
+    const answer = await model.invoke([new HumanMessage('Weather in Paris?'), ai, new ToolMessage({ tool_call_id: ai.tool_calls[0]!.id!, content: '18' })]);
     assert.equal(answer.content, 'It is 18 °C.');
     assert.equal(ollama.last().body.messages[2].tool_name, 'get_weather');
   });

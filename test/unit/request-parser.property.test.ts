@@ -119,8 +119,8 @@ const wireBody = fc
   });
 
 const routeConfig = fc.record({
-  route: fc.constantFrom('llm/v1/chat', 'llm/v1/completions') as fc.Arbitrary<AiProxyConfig['route_type']>,
-  format: fc.constantFrom('ollama', 'raw', 'openai') as fc.Arbitrary<Llama2Format>,
+  route: fc.constantFrom<AiProxyConfig['route_type']>('llm/v1/chat', 'llm/v1/completions'),
+  format: fc.constantFrom<Llama2Format>('ollama', 'raw', 'openai'),
   url: fc.constantFrom('http://h/api/chat', 'http://h/generate', 'http://h/completion', 'http://h/v1/chat/completions'),
   name: fc.constantFrom(undefined, 'llama2'),
   streaming: fc.constantFrom('allow', 'deny', 'always') as fc.Arbitrary<'allow' | 'deny' | 'always'>,

@@ -60,8 +60,8 @@ export async function startLlamaServer(extraArgs: string[] = [], port?: number):
     output += b.toString();
     if (output.length > 200_000) output = output.slice(-100_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
   // However the test process ends, the server ends with it.
