@@ -40,14 +40,12 @@ export function unflatten(fields: Record<string, unknown>): Record<string, unkno
 }
 
 function kongError(res: Response, status: number, message: string, fields?: Record<string, string>): void {
-  res
-    .status(status)
-    .json({
-      message,
-      name: status === 400 ? 'schema violation' : status === 409 ? 'unique constraint violation' : 'not found',
-      code: status === 400 ? 2 : status === 409 ? 5 : 3,
-      ...(fields ? { fields } : {}),
-    });
+  res.status(status).json({
+    message,
+    name: status === 400 ? 'schema violation' : status === 409 ? 'unique constraint violation' : 'not found',
+    code: status === 400 ? 2 : status === 409 ? 5 : 3,
+    ...(fields ? { fields } : {}),
+  });
 }
 
 const ids = new WeakMap<object, string>();
