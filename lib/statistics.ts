@@ -124,7 +124,7 @@ function publish(config: ResolvedConfig, obs: Observation, stats: ProxyStatistic
   const hook = config.logging.on_statistics;
   if (!hook) return;
   try {
-    const result = hook(stats, obs.req, obs.res) as unknown;
+    const result = hook(stats, obs.req, obs.res);
     // An async hook's rejection would otherwise be an unhandled rejection: in Node 15+, a crash.
     if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
       (result as PromiseLike<unknown>).then(undefined, (err: unknown) => logStats('on_statistics rejected: %s', describeError(err)));
