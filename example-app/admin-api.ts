@@ -40,14 +40,12 @@ export function unflatten(fields: Record<string, unknown>): Record<string, unkno
 }
 
 function kongError(res: Response, status: number, message: string, fields?: Record<string, string>): void {
-  res
-    .status(status)
-    .json({
-      message,
-      name: status === 400 ? 'schema violation' : status === 409 ? 'unique constraint violation' : 'not found',
-      code: status === 400 ? 2 : status === 409 ? 5 : 3,
-      ...(fields ? { fields } : {}),
-    });
+  res.status(status).json({
+    message,
+    name: status === 400 ? 'schema violation' : status === 409 ? 'unique constraint violation' : 'not found',
+    code: status === 400 ? 2 : status === 409 ? 5 : 3,
+    ...(fields ? { fields } : {}),
+  });
 }
 
 const ids = new WeakMap<object, string>();
@@ -122,8 +120,9 @@ export function adminApi(table: KongRoutes, opts: AdminOptions = {}): express.Ex
   });
 
   app.post('/routes/:route/plugins', (req: Request, res: Response) => {
-    const route = find(String(req.params.route));
-    if (!route) return kongError(res, 404, `route ${req.params.route} not found`);
+    const name = String(req.params.route);
+    const route = find(name);
+    if (!route) return kongError(res, 404, `route ${name} not found`);
     const body = unflatten(req.body ?? {});
     if (body.name !== 'ai-proxy')
       return kongError(res, 400, `only the ai-proxy plugin is available here, got ${JSON.stringify(body.name)}`, { name: 'must be ai-proxy' });
