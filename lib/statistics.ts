@@ -1,6 +1,6 @@
 import { secretsOf } from './auth';
 import type { ResolvedConfig } from './config';
-import { logStats } from './debug';
+import { describeError, logStats } from './debug';
 import type { Exchange } from './exchange';
 import type { Observation } from './observability/observation';
 import { outcomeOf } from './observability/outcome';
@@ -131,14 +131,6 @@ function publish(config: ResolvedConfig, obs: Observation, stats: ProxyStatistic
     }
   } catch (err) {
     logStats('on_statistics threw: %s', describeError(err));
-  }
-}
-
-function describeError(err: unknown): string {
-  try {
-    return err instanceof Error ? err.message : String(err);
-  } catch {
-    return 'an unprintable value';
   }
 }
 
