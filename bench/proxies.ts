@@ -48,46 +48,21 @@ type ObservabilityConfig = import('../lib/index').ObservabilityConfig;
 
 /**
  * A module loaded when a row needs it: the library entry (lib/ sources or built dist/) is chosen at
- * run time, and the OpenTelemetry SDK is loaded by the tracing rows only, so that the others measure
- * a process without it. buildApp is synchronous, hence require rather than import().
+ * run time, and the OpenTelemetry SDK (./otel-sdk) is loaded by the tracing rows only, so that the
+ * others measure a process without it. buildApp is synchronous, hence require rather than import().
  */
 function loadAtRunTime<T>(id: string): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: chosen or needed at run time only
   return require(id) as T;
 }
 
-/**
- * The `observability` of a row. Tracing gets a real SDK, as an app would have: spans batched
- * and metrics aggregated in this process, then handed to exporters that drop them (the cost
- * measured is the proxy's and the SDK's, not a collector's).
- */
+/** The `observability` of a row. Tracing gets a real SDK, as an app would have (see otel-sdk.ts). */
 function observabilityFor(observe: ProxyOptions['observe'], lib: Lib): ObservabilityConfig | undefined {
   if (!observe) return undefined;
   const config: ObservabilityConfig = {};
   if (observe === 'metrics' || observe === 'both') config.metrics = lib.aiProxyMetrics();
   if (observe === 'tracing' || observe === 'both') {
-    const api = loadAtRunTime<typeof import('@opentelemetry/api')>('@opentelemetry/api');
-    const { W3CTraceContextPropagator, ExportResultCode } = loadAtRunTime<typeof import('@opentelemetry/core')>('@opentelemetry/core');
-    const { BasicTracerProvider, BatchSpanProcessor } = loadAtRunTime<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
-    const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } =
-      loadAtRunTime<typeof import('@opentelemetry/sdk-metrics')>('@opentelemetry/sdk-metrics');
-    const drop = {
-      export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }),
-      shutdown: async () => undefined,
-      forceFlush: async () => undefined,
-    };
-    api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
-    api.metrics.setGlobalMeterProvider(
-      new MeterProvider({
-        readers: [
-          new PeriodicExportingMetricReader({
-            exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE },
-            exportIntervalMillis: 10_000,
-          }),
-        ],
-      }),
-    );
-    api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    loadAtRunTime<typeof import('./otel-sdk')>('./otel-sdk').registerDroppingOtelSdk();
     config.tracing = true;
   }
   return config;
