@@ -6,32 +6,13 @@
  * `ollama-tracing` and `ollama-stream-observed` rows of `npm run bench`, whose ratios are noisy on
  * a shared machine. Run: `node --import tsx bench/observability-cost.ts [none|metrics|tracing|both]`.
  */
-import { metrics, propagation, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator, ExportResultCode } from '@opentelemetry/core';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { validateConfig } from '../lib/config';
 import { RouteObservability } from '../lib/observability/observation';
 import { aiProxyMetrics, type ObservabilityConfig } from '../lib';
 import { reportStatistics } from '../lib/statistics';
+import { registerDroppingOtelSdk } from './otel-sdk';
 
-const drop = {
-  export: (_i: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }),
-  shutdown: async () => undefined,
-  forceFlush: async () => undefined,
-};
-trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
-metrics.setGlobalMeterProvider(
-  new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({
-        exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE },
-        exportIntervalMillis: 10_000,
-      }),
-    ],
-  }),
-);
-propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+registerDroppingOtelSdk();
 
 const mode = process.argv[2] ?? 'both';
 if (!['none', 'metrics', 'tracing', 'both'].includes(mode)) throw new Error(`mode must be none, metrics, tracing or both, got ${mode}`);

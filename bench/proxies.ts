@@ -46,43 +46,23 @@ const UPSTREAM_PATH: Record<Exclude<ProxyKind, 'passthrough' | 'balanced-3' | 'b
 type Lib = Pick<typeof import('../lib/index'), 'aiProxy' | 'aiProxyMetrics' | 'aiProxyRouter'>;
 type ObservabilityConfig = import('../lib/index').ObservabilityConfig;
 
-function loadLib(entry: string): Lib {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the entry (lib/ sources or built dist/) is chosen at run time and buildApp is synchronous
-  return require(entry) as Lib;
+/**
+ * A module loaded when a row needs it: the library entry (lib/ sources or built dist/) is chosen at
+ * run time, and the OpenTelemetry SDK (./otel-sdk) is loaded by the tracing rows only, so that the
+ * others measure a process without it. buildApp is synchronous, hence require rather than import().
+ */
+function loadAtRunTime<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: chosen or needed at run time only
+  return require(id) as T;
 }
 
-/**
- * The `observability` of a row. Tracing gets a real SDK, as an app would have: spans batched
- * and metrics aggregated in this process, then handed to exporters that drop them (the cost
- * measured is the proxy's and the SDK's, not a collector's).
- */
+/** The `observability` of a row. Tracing gets a real SDK, as an app would have (see otel-sdk.ts). */
 function observabilityFor(observe: ProxyOptions['observe'], lib: Lib): ObservabilityConfig | undefined {
   if (!observe) return undefined;
   const config: ObservabilityConfig = {};
   if (observe === 'metrics' || observe === 'both') config.metrics = lib.aiProxyMetrics();
   if (observe === 'tracing' || observe === 'both') {
-    const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
-    const { W3CTraceContextPropagator, ExportResultCode } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
-    const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-    const { MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } =
-      require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-    const drop = {
-      export: (_items: unknown, done: (r: { code: number }) => void) => done({ code: ExportResultCode.SUCCESS }),
-      shutdown: async () => undefined,
-      forceFlush: async () => undefined,
-    };
-    api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(drop)] }));
-    api.metrics.setGlobalMeterProvider(
-      new MeterProvider({
-        readers: [
-          new PeriodicExportingMetricReader({
-            exporter: { ...drop, selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE },
-            exportIntervalMillis: 10_000,
-          }),
-        ],
-      }),
-    );
-    api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    loadAtRunTime<typeof import('./otel-sdk')>('./otel-sdk').registerDroppingOtelSdk();
     config.tracing = true;
   }
   return config;
@@ -96,7 +76,7 @@ export function buildApp(opts: ProxyOptions): express.Express {
     app.post(clientPath('passthrough'), createProxyMiddleware({ target: upstream, changeOrigin: true, agent: new http.Agent({ keepAlive: true }) }));
     return app;
   }
-  const lib = loadLib(opts.entry);
+  const lib = loadAtRunTime<Lib>(opts.entry);
   const observability = observabilityFor(opts.observe, lib);
   if (opts.kind === 'balanced-3' || opts.kind === 'balanced-failover') {
     const url = (n: number) => `${upstream}/api/chat?target=${n}`;

@@ -120,8 +120,9 @@ export function adminApi(table: KongRoutes, opts: AdminOptions = {}): express.Ex
   });
 
   app.post('/routes/:route/plugins', (req: Request, res: Response) => {
-    const route = find(String(req.params.route));
-    if (!route) return kongError(res, 404, `route ${req.params.route} not found`);
+    const name = String(req.params.route);
+    const route = find(name);
+    if (!route) return kongError(res, 404, `route ${name} not found`);
     const body = unflatten(req.body ?? {});
     if (body.name !== 'ai-proxy')
       return kongError(res, 400, `only the ai-proxy plugin is available here, got ${JSON.stringify(body.name)}`, { name: 'must be ai-proxy' });

@@ -85,7 +85,7 @@ function routeConfig(route_type: RouteType, upstream_url: string, name = MODEL_N
 
 /** GET /metrics in Prometheus' text format, from prom-client's default registry. */
 function serveMetrics(app: express.Express): void {
-  // Loaded here only: prom-client is an optional peer of express-ai-proxy.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here only: prom-client is an optional peer of express-ai-proxy
   const { register } = require('prom-client') as typeof import('prom-client');
   app.get('/metrics', (_req, res) => {
     register.metrics().then(

@@ -8,3 +8,12 @@ log.log = function (this: unknown, ...args: unknown[]): void {
   (createDebug.log as (...a: unknown[]) => void).apply(this, redactLogArgs(args));
 };
 export const logStats = log.extend('stats');
+
+/** What a caught error (or anything thrown) says, for a log line; never throws (a hostile toString may). */
+export function describeError(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'an unprintable value';
+  }
+}

@@ -1,6 +1,6 @@
 import { secretsOf } from './auth';
 import type { ResolvedConfig } from './config';
-import { logStats } from './debug';
+import { describeError, logStats } from './debug';
 import type { Exchange } from './exchange';
 import type { Observation } from './observability/observation';
 import { outcomeOf } from './observability/outcome';
@@ -124,21 +124,13 @@ function publish(config: ResolvedConfig, obs: Observation, stats: ProxyStatistic
   const hook = config.logging.on_statistics;
   if (!hook) return;
   try {
-    const result = hook(stats, obs.req, obs.res) as unknown;
+    const result = hook(stats, obs.req, obs.res);
     // An async hook's rejection would otherwise be an unhandled rejection: in Node 15+, a crash.
     if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
       (result as PromiseLike<unknown>).then(undefined, (err: unknown) => logStats('on_statistics rejected: %s', describeError(err)));
     }
   } catch (err) {
     logStats('on_statistics threw: %s', describeError(err));
-  }
-}
-
-function describeError(err: unknown): string {
-  try {
-    return err instanceof Error ? err.message : String(err);
-  } catch {
-    return 'an unprintable value';
   }
 }
 

@@ -134,10 +134,11 @@ export interface LoggingConfig {
   /**
    * Called once per request when `log_statistics` is true, after its answer ended, with the
    * request and response (the statistics are also on `res.locals.aiProxy`, whatever this setting).
-   * May be async; a throw or a rejection is logged (`express-ai-proxy:stats`) and never reaches the
+   * May be async (typed `unknown` so that an async function fits; what it returns is otherwise
+   * ignored); a throw or a rejection is logged (`express-ai-proxy:stats`) and never reaches the
    * answer or the process.
    */
-  on_statistics?: (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) => void;
+  on_statistics?: (stats: ProxyStatistics, req: IncomingMessage, res: ServerResponse) => unknown;
 }
 
 /** The config `aiProxy()` takes: Kong's AI Proxy fields plus a few transport settings. */

@@ -9,7 +9,7 @@ import { relative, resolve, sep } from 'node:path';
 import { inspect } from 'node:util';
 
 /** Percent of lib/ covered, below which a run with coverage fails. */
-export const FLOOR = { lines: 94, branches: 90, functions: 80 };
+export const FLOOR = { lines: 91.5, branches: 88.5, functions: 80 };
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);

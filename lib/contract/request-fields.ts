@@ -277,8 +277,14 @@ export const OLLAMA_OPTION_KNOBS = [
 
 const OLLAMA_ONLY = 'an Ollama setting; this upstream is not Ollama';
 const KNOBS: Record<string, FieldRow> = Object.fromEntries([
-  ...OLLAMA_TOP_LEVEL_KNOBS.map((k) => [k, { ollama: mapped(`\`${k}\``), tgi: refused(OLLAMA_ONLY), llamacpp: refused(OLLAMA_ONLY), openai: passed }]),
-  ...OLLAMA_OPTION_KNOBS.map((k) => [k, { ollama: mapped(`\`options.${k}\``), tgi: refused(OLLAMA_ONLY), llamacpp: refused(OLLAMA_ONLY), openai: passed }]),
+  ...OLLAMA_TOP_LEVEL_KNOBS.map((k): [string, FieldRow] => [
+    k,
+    { ollama: mapped(`\`${k}\``), tgi: refused(OLLAMA_ONLY), llamacpp: refused(OLLAMA_ONLY), openai: passed },
+  ]),
+  ...OLLAMA_OPTION_KNOBS.map((k): [string, FieldRow] => [
+    k,
+    { ollama: mapped(`\`options.${k}\``), tgi: refused(OLLAMA_ONLY), llamacpp: refused(OLLAMA_ONLY), openai: passed },
+  ]),
 ]);
 
 /** The whole table, per route. Fields not listed: passed on `openai`, refused on the others. */

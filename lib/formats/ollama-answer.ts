@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UpstreamFormatError } from '../errors';
 import type { StreamEvent } from './format';
+import { tokenLogprob } from './raw-logprobs';
 import { describe, isRecord } from './util';
 
 /** An OpenAI tool call of an answer. */
@@ -53,14 +54,6 @@ export function readLogprobs(body: Record<string, unknown>): unknown[] | undefin
       top_logprobs: Array.isArray(e.top_logprobs) ? e.top_logprobs.map((t: unknown) => tokenLogprob(isRecord(t) ? t : {})) : [],
     };
   });
-}
-
-function tokenLogprob(e: Record<string, unknown>): { token: string; logprob: number; bytes: number[] | null } {
-  return {
-    token: typeof e.token === 'string' ? e.token : '',
-    logprob: typeof e.logprob === 'number' ? e.logprob : 0,
-    bytes: Array.isArray(e.bytes) ? (e.bytes as number[]) : null,
-  };
 }
 
 /** The thinking, tool call and text events of one chat stream line, in that order. */

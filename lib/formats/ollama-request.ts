@@ -82,13 +82,17 @@ function addChatExtras(out: Record<string, unknown>, req: LlmRequest): void {
   if (tools && body.tool_choice !== 'none') out.tools = tools;
   const json = jsonSchemaOf(body);
   if (json) out.format = json.any ? 'json' : json.schema;
-  const top = requestedLogprobs(req.body, contractKind(req.kind));
-  if (top !== undefined) {
-    out.logprobs = true;
-    if (top > 0) out.top_logprobs = top;
-  }
+  addLogprobs(out, req);
   const think = thinkOf(body.reasoning_effort);
   if (think !== undefined) out.think = think;
+}
+
+/** `logprobs` and `top_logprobs` as Ollama takes them, when the client asked for log-probabilities. */
+function addLogprobs(out: Record<string, unknown>, req: LlmRequest): void {
+  const top = requestedLogprobs(req.body, contractKind(req.kind));
+  if (top === undefined) return;
+  out.logprobs = true;
+  if (top > 0) out.top_logprobs = top;
 }
 
 /**
@@ -100,11 +104,7 @@ export function toOllamaGenerateBody(req: LlmRequest): Record<string, unknown> {
   const out: Record<string, unknown> = { model: req.model, prompt, stream: req.stream, options: ollamaOptions(req) };
   if (prompt.includes('[INST]')) out.raw = true;
   if (req.extras) {
-    const top = requestedLogprobs(req.body, contractKind(req.kind));
-    if (top !== undefined) {
-      out.logprobs = true;
-      if (top > 0) out.top_logprobs = top;
-    }
+    addLogprobs(out, req);
     const suffix = req.body.suffix;
     if (suffix !== undefined && suffix !== null) {
       if (typeof suffix !== 'string') throw invalidValue('suffix', 'must be a string');

@@ -2,7 +2,8 @@ import { isRecord } from './util';
 
 type TokenLogprob = { token: string; logprob: number; bytes: number[] | null };
 
-function tokenLogprob(e: Record<string, unknown>): TokenLogprob {
+/** One token of OpenAI's `logprobs.content` from an upstream entry with the same field names (llama.cpp, Ollama). */
+export function tokenLogprob(e: Record<string, unknown>): TokenLogprob {
   return {
     token: typeof e.token === 'string' ? e.token : '',
     logprob: typeof e.logprob === 'number' ? e.logprob : 0,

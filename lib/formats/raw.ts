@@ -191,7 +191,7 @@ function logprobsOf(body: unknown, req: LlmRequest, ctx: FormatContext): unknown
   const top = req.extras ? requestedLogprobs(req.body, contractKind(req.kind)) : undefined;
   if (top === undefined) return undefined;
   if (ctx.rawDialect === 'llamacpp') return isRecord(body) ? llamaCppLogprobs(body.completion_probabilities, top) : undefined;
-  const item = Array.isArray(body) ? body[0] : body;
+  const item: unknown = Array.isArray(body) ? body[0] : body;
   const details = isRecord(item) && isRecord(item.details) ? item.details : undefined;
   return details && Array.isArray(details.tokens)
     ? tgiLogprobs(details.tokens, Array.isArray(details.top_tokens) ? details.top_tokens : undefined, top)

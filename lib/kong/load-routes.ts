@@ -9,6 +9,7 @@ interface YamlModule {
 /** `yaml` is an optional peer dependency: loaded only when a YAML file is read. */
 function loadYaml(): YamlModule {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer, loaded only when a YAML file is read (a static import would make it required)
     return require('yaml') as YamlModule;
   } catch {
     throw new AiProxyConfigError([

@@ -49,7 +49,7 @@ function routesOf(doc: unknown): unknown[] {
   if (typeof doc === 'object' && doc !== null) {
     const d = doc as Record<string, unknown>;
     if ('routes' in d || 'services' in d) {
-      const own = Array.isArray(d.routes) ? d.routes : [];
+      const own: unknown[] = Array.isArray(d.routes) ? d.routes : [];
       const nested = Array.isArray(d.services)
         ? d.services.flatMap((s) =>
             typeof s === 'object' && s !== null && Array.isArray((s as { routes?: unknown }).routes) ? (s as { routes: unknown[] }).routes : [],

@@ -24,7 +24,8 @@ export function redactLogArgs(args: unknown[]): unknown[] {
 
 function safeString(value: object): string {
   try {
-    return value instanceof Error ? value.message : (JSON.stringify(value) ?? String(value));
+    // JSON.stringify gives undefined for an object whose toJSON() does: nothing printable then either.
+    return value instanceof Error ? value.message : (JSON.stringify(value) ?? '[unprintable]');
   } catch {
     return '[unprintable]';
   }

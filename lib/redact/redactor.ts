@@ -53,21 +53,27 @@ export class Redactor {
   private masked(text: string): string {
     let out = '';
     let from = 0;
+    // No known part around the stars can be longer than the longest needle: look no further.
+    const reach = this.needles[0]!.length - 1;
     let star = text.indexOf('***');
     while (star !== -1) {
       let starEnd = star;
       while (text.charCodeAt(starEnd) === 42 /* * */) starEnd++;
-      const left = tokenStart(text, star, from);
-      const right = tokenEnd(text, starEnd);
+      const left = tokenStart(text, star, Math.max(from, star - reach));
+      const right = tokenEnd(text, starEnd, reach);
       // The longest known start of a secret right before the stars and known end right after them.
       let best = 0;
       let head = 0;
       let tail = 0;
+      // A cheap test of the character next to the stars first: the slice and compare (which
+      // allocate) run only where it matches, which keeps long runs of stars and text fast.
+      const beforeStars = text.charCodeAt(star - 1);
+      const afterStars = text.charCodeAt(starEnd);
       for (const n of this.needles) {
         let h = Math.min(star - left, n.length - 1);
-        while (h > 0 && !n.startsWith(text.slice(star - h, star))) h--;
+        while (h > 0 && (n.charCodeAt(h - 1) !== beforeStars || !n.startsWith(text.slice(star - h, star)))) h--;
         let t = Math.min(right - starEnd, n.length - 1 - h);
-        while (t > 0 && !n.endsWith(text.slice(starEnd, starEnd + t))) t--;
+        while (t > 0 && (n.charCodeAt(n.length - t) !== afterStars || !n.endsWith(text.slice(starEnd, starEnd + t)))) t--;
         if (h + t > best) [best, head, tail] = [h + t, h, t];
       }
       if (best >= MIN_MASKED) {
@@ -133,9 +139,9 @@ function tokenStart(text: string, at: number, floor: number): number {
   return i;
 }
 
-function tokenEnd(text: string, at: number): number {
+function tokenEnd(text: string, at: number, reach: number): number {
   let i = at;
-  const stop = Math.min(text.length, at + 256);
+  const stop = Math.min(text.length, at + 256, at + reach);
   while (i < stop && !isBoundary(text.charCodeAt(i))) i++;
   return i;
 }

@@ -103,7 +103,7 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
       if (!table)
         throw new ProxyError(
           404,
-          `no model is served for ${OPENAI_PATHS[type]} (${type}) here. Models: GET ${String(req.baseUrl ?? '')}/models`,
+          `no model is served for ${OPENAI_PATHS[type]} (${type}) here. Models: GET ${mountedAt(req)}/models`,
           'invalid_request_error',
           'model_not_found',
         );
@@ -128,7 +128,7 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
           const elsewhere = models.includes(requested) ? ` (it has no ${type} route here)` : '';
           throw new ProxyError(
             404,
-            `The model \`${requested}\` does not exist${elsewhere}. Models: GET ${String(req.baseUrl ?? '')}/models`,
+            `The model \`${requested}\` does not exist${elsewhere}. Models: GET ${mountedAt(req)}/models`,
             'invalid_request_error',
             'model_not_found',
           );
@@ -161,15 +161,17 @@ export function aiProxyRouter(options: AiProxyRouterOptions): AiProxyMiddleware 
         else sendError(res, new ProxyError(404, `The model \`${id}\` does not exist`, 'invalid_request_error', 'model_not_found'));
       } else if (read && health !== false && path === health) sendJson(res, '{"status":"ok"}');
       else if (type || path === '/models')
-        sendError(
-          res,
-          new ProxyError(405, `${req.method} is not allowed on ${String(req.baseUrl ?? '')}${path}`, 'invalid_request_error', 'method_not_allowed'),
-        );
-      else sendError(res, unknownPathError(path, String(req.baseUrl ?? '')));
+        sendError(res, new ProxyError(405, `${req.method} is not allowed on ${mountedAt(req)}${path}`, 'invalid_request_error', 'method_not_allowed'));
+      else sendError(res, unknownPathError(path, mountedAt(req)));
     } catch (err) {
       fail(res, err);
     }
   };
+}
+
+/** Where Express mounted the router (`req.baseUrl`); empty outside Express. */
+function mountedAt(req: RouterRequest): string {
+  return typeof req.baseUrl === 'string' ? req.baseUrl : '';
 }
 
 function sendJson(res: ServerResponse, body: string): void {

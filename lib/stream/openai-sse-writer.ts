@@ -125,15 +125,7 @@ export class OpenAiSseWriter {
       if (typeof delta.content !== 'string' || delta.content === '') return '';
       if (!logprobs) return this.text(delta.content);
       this.markContent();
-      return frame(
-        this.withUsageNull({
-          id: this.opts.id,
-          object: this.object,
-          created: this.opts.created,
-          model: this.opts.model,
-          choices: [{ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null }],
-        }),
-      );
+      return this.oneChoice({ index: 0, text: delta.content, logprobs: toLegacyLogprobs(logprobs), finish_reason: null });
     }
     this.markContent();
     const first = !this.roleSent;
@@ -160,15 +152,7 @@ export class OpenAiSseWriter {
       }
       out += this.chatChunk({}, finishReason);
     } else {
-      out += frame(
-        this.withUsageNull({
-          id: this.opts.id,
-          object: this.object,
-          created: this.opts.created,
-          model: this.opts.model,
-          choices: [{ index: 0, text: '', logprobs: null, finish_reason: finishReason }],
-        }),
-      );
+      out += this.oneChoice({ index: 0, text: '', logprobs: null, finish_reason: finishReason });
     }
     if (this.opts.includeUsage) {
       // Unknown counts (e.g. TGI without `details`) are sent as zeros, as non-streamed answers do.
@@ -215,15 +199,12 @@ export class OpenAiSseWriter {
   }
 
   private chatChunk(delta: Record<string, unknown>, finishReason: FinishReason | null, logprobs?: unknown[]): string {
-    return frame(
-      this.withUsageNull({
-        id: this.opts.id,
-        object: this.object,
-        created: this.opts.created,
-        model: this.opts.model,
-        choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason }],
-      }),
-    );
+    return this.oneChoice({ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finishReason });
+  }
+
+  /** One chunk frame with a single choice (and `usage: null` when the client asked for usage). */
+  private oneChoice(choice: Record<string, unknown>): string {
+    return frame(this.withUsageNull({ id: this.opts.id, object: this.object, created: this.opts.created, model: this.opts.model, choices: [choice] }));
   }
 
   private withUsageNull(chunk: Record<string, unknown>): Record<string, unknown> {

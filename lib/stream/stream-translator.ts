@@ -1,4 +1,4 @@
-import { log } from '../debug';
+import { describeError, log } from '../debug';
 import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from '../formats/format';
 import type { Usage } from '../openai-types';
@@ -181,7 +181,7 @@ export class StreamTranslator {
     if (err instanceof UpstreamFormatError || err instanceof StreamJsonError) {
       message = err.message;
     } else {
-      debug('stream conversion failed: %s', err instanceof Error ? err.message : String(err));
+      debug('stream conversion failed: %s', describeError(err));
       message = 'internal error while converting the upstream stream';
     }
     debug('stream aborted with an error frame after %d bytes, %d messages', this.bytesIn, this.messages);

@@ -50,7 +50,7 @@ afterEach(async () => {
 /** Mounts one balanced route at /chat and returns its URL. */
 async function mount(targets: TargetConfig[], balancer: BalancerConfig = {}, extra: Partial<BalancedAiProxyConfig> = {}): Promise<string> {
   const mw = aiProxy({ route_type: 'llm/v1/chat', targets, balancer, logging: { log_statistics: true, on_statistics: (s) => stats.push(s) }, ...extra });
-  closeRoute = mw.close;
+  closeRoute = () => mw.close();
   proxy = await startApp((app) => app.use('/chat', mw));
   return `${proxy.url}/chat`;
 }
@@ -120,7 +120,7 @@ describe('spreading load', () => {
         history.push({ role: 'assistant', content: r.json.choices[0].message.content }, { role: 'user', content: `turn ${turn}` });
       }
     }
-    for (const [conv, targets] of seen) assert.equal(targets.size, 1, `conversation ${conv} went to ${[...targets]}`);
+    for (const [conv, targets] of seen) assert.equal(targets.size, 1, `conversation ${conv} went to ${[...targets].join(', ')}`);
   });
 
   test('consistent-hashing on a header', async () => {

@@ -10,7 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AiProxyConfigError, configWarnings, loadRoutes, type AiProxyConfig } from '../../lib';
+import { AiProxyConfigError, configWarnings, loadRoutes } from '../../lib';
 import { post } from '../support/http-client';
 import { DEFAULT_TEXT, type FakeUpstream, startOllama } from '../support/upstreams';
 

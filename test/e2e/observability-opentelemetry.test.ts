@@ -164,7 +164,7 @@ describe('metrics', () => {
       'gen_ai.server.time_to_first_token',
       'gen_ai.server.time_per_output_token',
     ]) {
-      assert.ok(byName.has(name), `${name} missing: ${[...byName.keys()]}`);
+      assert.ok(byName.has(name), `${name} missing: ${[...byName.keys()].join(', ')}`);
     }
     const tokens = byName.get('gen_ai.client.token.usage')!;
     assert.equal(tokens.descriptor.unit, '{token}');

@@ -87,7 +87,7 @@ describe('hop-by-hop headers are never forwarded', () => {
         assert.equal(seen[name], undefined, `${name} was forwarded`);
       }
       // The agent's own connection management (HTTP/1.1 keep-alive by default), not the client's.
-      assert.ok(seen.connection === undefined || seen.connection === 'keep-alive', `connection: ${seen.connection}`);
+      assert.ok(seen.connection === undefined || seen.connection === 'keep-alive', `connection: ${JSON.stringify(seen.connection)}`);
       assert.equal(seen['x-request-id'], 'r-1');
     });
   }

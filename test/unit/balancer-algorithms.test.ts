@@ -91,7 +91,7 @@ describe('least-connections', () => {
       const busy = c.filter((x) => x.inflight > 0);
       if (busy.length > 0 && random() < 0.9) busy[Math.floor(random() * busy.length)]!.inflight--;
     }
-    for (const n of counts) assert.ok(Math.abs(n - 1000) <= 100, `counts ${counts}`);
+    for (const n of counts) assert.ok(Math.abs(n - 1000) <= 100, `counts ${counts.join(', ')}`);
   });
 });
 
@@ -155,7 +155,7 @@ describe('consistent hashing', () => {
       })(),
       4,
     );
-    for (const n of counts) assert.ok(Math.abs(n - 2500) <= 500, `counts ${counts}`);
+    for (const n of counts) assert.ok(Math.abs(n - 2500) <= 500, `counts ${counts.join(', ')}`);
   });
 
   test('taking a target away moves only its own keys (and adding it back restores them)', () => {

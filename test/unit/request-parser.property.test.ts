@@ -111,9 +111,9 @@ const wireBody = fc
     fc.boolean(),
     fc.constantFrom(undefined, 'gzip', 'identity', 'br-but-not-really'),
   )
-  .map(([bytes, bom, encoding]) => {
+  .map(([bytes, bom, encoding]): { bytes: Buffer; headers: Record<string, string> } => {
     const withBom = bom ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]) : bytes;
-    if (encoding === 'gzip') return { bytes: gzipSync(withBom), headers: { 'content-encoding': 'gzip' } as Record<string, string> };
+    if (encoding === 'gzip') return { bytes: gzipSync(withBom), headers: { 'content-encoding': 'gzip' } };
     if (encoding === 'br-but-not-really') return { bytes: withBom, headers: { 'content-encoding': 'br' } };
     return { bytes: withBom, headers: encoding ? { 'content-encoding': encoding } : {} };
   });
@@ -123,7 +123,7 @@ const routeConfig = fc.record({
   format: fc.constantFrom<Llama2Format>('ollama', 'raw', 'openai'),
   url: fc.constantFrom('http://h/api/chat', 'http://h/generate', 'http://h/completion', 'http://h/v1/chat/completions'),
   name: fc.constantFrom(undefined, 'llama2'),
-  streaming: fc.constantFrom('allow', 'deny', 'always') as fc.Arbitrary<'allow' | 'deny' | 'always'>,
+  streaming: fc.constantFrom<'allow' | 'deny' | 'always'>('allow', 'deny', 'always'),
   limit: fc.oneof(fc.integer({ min: 1, max: 100_000 }), fc.constant(1_000_000)),
   logStats: fc.boolean(),
 });
