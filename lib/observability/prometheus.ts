@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ProxyStatistics } from '../types';
 import { BoundedLabel } from './bounded-labels';
 import { BUCKETS } from './buckets';
+import { LastHit } from './last-hit';
 import { loadPeer } from './peer';
 import { ANSWERED, type AiProxyMetrics, type RequestTimings, type RouteInfo } from './types';
 
@@ -111,7 +112,7 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
   });
   const models = new BoundedLabel();
 
-  /** The label-bound series of one route, model and outcome, made once (prom-client hashes labels on every call otherwise). */
+  /** The label-bound series of one route, target, model, outcome and status class, made once (prom-client validates and hashes label objects otherwise). */
   interface Series {
     requests: Prom.Counter.Internal;
     duration: Prom.Histogram.Internal<string>;
@@ -122,58 +123,65 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
     cost: Prom.Counter.Internal;
     upstream: Prom.Histogram.Internal<string>;
     overhead: Prom.Histogram.Internal<string>;
-    inFlight: Prom.Gauge.Internal<string>;
   }
-  const cache = new WeakMap<RouteInfo, Map<string, Series>>();
-  const inFlightOf = new WeakMap<RouteInfo, Prom.Gauge.Internal<string>>();
-  const series = (route: RouteInfo, target: string, model: string, outcome: string, status: number): Series => {
-    let byKey = cache.get(route);
-    if (!byKey) cache.set(route, (byKey = new Map()));
-    const statusClass = `${Math.floor(status / 100)}xx`;
-    const key = `${model}\0${outcome}\0${statusClass}\0${target}`;
-    let s = byKey.get(key);
-    if (s) return s;
-    const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
-    s = {
-      requests: requests.labels({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class: statusClass }),
-      duration: duration.labels({ ...labels, outcome }),
-      input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
-      output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
-      ttft: ttft.labels(labels),
-      tpot: tpot.labels(labels),
-      cost: cost.labels({ route: route.route, gen_ai_request_model: model }),
-      upstream: upstream.labels({ route: route.route, target }),
-      overhead: overhead.labels({ route: route.route }),
-      inFlight: inFlight.labels({ route: route.route, target }),
+  /** What a route binds once: its in-flight gauge and its series by target, model, outcome and status class. */
+  interface RouteSeries {
+    inFlight: Prom.Gauge.Internal<string>;
+    series: LastHit<Series, number>;
+  }
+  const routes = new WeakMap<RouteInfo, RouteSeries>();
+  const bind = (route: RouteInfo): RouteSeries => {
+    const make = (target: string, model: string, statusClass: number, outcome: string): Series => {
+      const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
+      const status_class = `${statusClass}xx`;
+      return {
+        requests: requests.labels({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class }),
+        duration: duration.labels({ ...labels, outcome }),
+        input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
+        output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
+        ttft: ttft.labels(labels),
+        tpot: tpot.labels(labels),
+        cost: cost.labels({ route: route.route, gen_ai_request_model: model }),
+        upstream: upstream.labels({ route: route.route, target }),
+        overhead: overhead.labels({ route: route.route }),
+      };
     };
-    // Bounded: model values are (BoundedLabel), outcomes and status classes are few.
-    byKey.set(key, s);
-    return s;
+    // Bounded anyway: model values are (BoundedLabel), outcomes, status classes and targets are few.
+    const bound: RouteSeries = { inFlight: inFlight.labels({ route: route.route, target: route.target }), series: new LastHit(make, 10_000) };
+    routes.set(route, bound);
+    return bound;
+  };
+  let lastRoute: RouteInfo | undefined;
+  let lastBound: RouteSeries | undefined;
+  const boundOf = (route: RouteInfo): RouteSeries => {
+    if (route === lastRoute) return lastBound!;
+    lastRoute = route;
+    return (lastBound = routes.get(route) ?? bind(route));
   };
 
   return {
     kind: 'prometheus',
-    start(route: RouteInfo, _req: IncomingMessage): undefined {
-      let gauge = inFlightOf.get(route);
-      if (!gauge) inFlightOf.set(route, (gauge = inFlight.labels({ route: route.route, target: route.target })));
+    start(route: RouteInfo, _req: IncomingMessage): Prom.Gauge.Internal<string> {
+      // The gauge is the request's state: `end` takes the request off the very series `start` counted it on.
+      const gauge = boundOf(route).inFlight;
       gauge.inc();
-      return undefined;
+      return gauge;
     },
-    end(_state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
-      const s = series(route, stats.target, models.value(stats.model), stats.outcome, stats.status);
-      s.inFlight.dec();
-      const ended = t.endedAt ?? performance.now();
+    end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
+      (state as Prom.Gauge.Internal<string> | undefined)?.dec();
+      const s = boundOf(route).series.get(stats.target, models.value(stats.model), Math.floor(stats.status / 100), stats.outcome);
+      const total = (t.endedAt ?? performance.now()) - t.startedAt;
       s.requests.inc();
-      s.duration.observe((ended - t.startedAt) / 1000);
+      s.duration.observe(total / 1000);
       if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
         s.input.observe(stats.prompt_tokens);
         s.output.observe(stats.completion_tokens);
       }
       if (stats.cost !== undefined && stats.cost > 0) s.cost.inc(stats.cost);
       if (t.upstreamSentAt !== undefined) {
-        const upstreamMs = (t.upstreamEndAt ?? ended) - t.upstreamSentAt;
+        const upstreamMs = (t.upstreamEndAt ?? t.startedAt + total) - t.upstreamSentAt;
         s.upstream.observe(upstreamMs / 1000);
-        s.overhead.observe(Math.max(0, ended - t.startedAt - upstreamMs) / 1000);
+        s.overhead.observe(Math.max(0, total - upstreamMs) / 1000);
       }
       if (ANSWERED.has(stats.outcome) && stats.streamed && t.firstTokenAt !== undefined) {
         s.ttft.observe((t.firstTokenAt - t.startedAt) / 1000);
