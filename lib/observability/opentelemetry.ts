@@ -87,9 +87,11 @@ function tracingOf(route: RouteInfo): RouteTracing {
   if (rt === undefined) {
     rt = {
       name: route.configured_model ? `${route.operation} ${route.configured_model}` : route.operation,
+      // The configured model goes in at the start, where samplers can see it (a request naming its own is set at the end).
       startAttributes: Object.freeze({
         'gen_ai.operation.name': route.operation,
         'gen_ai.provider.name': PROVIDER,
+        ...(route.configured_model ? { 'gen_ai.request.model': route.configured_model } : {}),
         'server.address': route.server_address,
         'server.port': route.server_port,
         'express_ai_proxy.route': route.route,
@@ -160,17 +162,18 @@ export function createTracing(): StatisticsObserver {
       const answered = ANSWERED.has(stats.outcome);
       const span = (state as SpanState | undefined)?.span;
       if (span) {
-        if (stats.model !== route.configured_model) span.updateName(`${route.operation} ${stats.model}`);
-        span.setAttributes({
-          'gen_ai.request.model': stats.model,
-          'gen_ai.response.model': stats.model,
-          'gen_ai.usage.input_tokens': stats.prompt_tokens,
-          'gen_ai.usage.output_tokens': stats.completion_tokens,
-          'http.response.status_code': stats.status,
-          'express_ai_proxy.outcome': stats.outcome,
-          'express_ai_proxy.request_id': stats.request_id,
-          'express_ai_proxy.streamed': stats.streamed,
-        });
+        if (stats.model !== route.configured_model) {
+          span.updateName(`${route.operation} ${stats.model}`);
+          span.setAttribute('gen_ai.request.model', stats.model);
+        }
+        // One call each: no attributes object to build and walk per request.
+        span.setAttribute('gen_ai.response.model', stats.model);
+        span.setAttribute('gen_ai.usage.input_tokens', stats.prompt_tokens);
+        span.setAttribute('gen_ai.usage.output_tokens', stats.completion_tokens);
+        span.setAttribute('http.response.status_code', stats.status);
+        span.setAttribute('express_ai_proxy.outcome', stats.outcome);
+        span.setAttribute('express_ai_proxy.request_id', stats.request_id);
+        span.setAttribute('express_ai_proxy.streamed', stats.streamed);
         if (stats.finish_reason) span.setAttribute('gen_ai.response.finish_reasons', finishReasonsOf(stats.finish_reason) as string[]);
         if (stats.time_to_first_token_ms !== undefined) span.setAttribute('express_ai_proxy.time_to_first_token_ms', stats.time_to_first_token_ms);
         if (!answered) {
