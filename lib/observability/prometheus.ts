@@ -78,23 +78,45 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
     buckets: BUCKETS.tpot,
     registers,
   });
-  const requests = new prom.Counter({
+  // Counts and the in-flight gauge are plain numbers on the request path (prom-client validates
+  // and hashes the labels of every inc()/dec(), about 0.3 µs each); prom-client's `collect` hook,
+  // run on every read of the registry, hands them over, so a scrape always sees them current.
+  const allSeries: Series[] = [];
+  const allRoutes: RouteSeries[] = [];
+  const requests: Prom.Counter<string> = new prom.Counter({
     name: 'express_ai_proxy_requests_total',
     help: 'Requests handled, by route, model, format and outcome.',
     labelNames: ['route', 'gen_ai_request_model', 'llama2_format', 'outcome', 'status_class'],
     registers,
+    collect: () => {
+      for (const s of allSeries) {
+        if (s.requests === 0) continue;
+        requests.inc(s.requestLabels, s.requests);
+        s.requests = 0;
+      }
+    },
   });
-  const cost = new prom.Counter({
+  const cost: Prom.Counter<string> = new prom.Counter({
     name: 'express_ai_proxy_cost_total',
     help: 'Cost of the tokens used, from input_cost / output_cost (per million tokens).',
     labelNames: ['route', 'gen_ai_request_model'],
     registers,
+    collect: () => {
+      for (const s of allSeries) {
+        if (s.cost === 0) continue;
+        cost.inc(s.costLabels, s.cost);
+        s.cost = 0;
+      }
+    },
   });
-  const inFlight = new prom.Gauge({
+  const inFlight: Prom.Gauge<string> = new prom.Gauge({
     name: 'express_ai_proxy_requests_in_flight',
     help: 'Requests being handled now, by route and upstream target.',
     labelNames: ['route', 'target'],
     registers,
+    collect: () => {
+      for (const r of allRoutes) inFlight.set(r.inFlightLabels, r.inFlight);
+    },
   });
   const upstream = new prom.Histogram({
     name: 'express_ai_proxy_upstream_duration_seconds',
@@ -114,19 +136,24 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
 
   /** The label-bound series of one route, target, model, outcome and status class, made once (prom-client validates and hashes label objects otherwise). */
   interface Series {
-    requests: Prom.Counter.Internal;
+    /** Requests counted since the last read of the registry. */
+    requests: number;
+    requestLabels: Prom.LabelValues<string>;
+    /** Cost summed since the last read of the registry. */
+    cost: number;
+    costLabels: Prom.LabelValues<string>;
     duration: Prom.Histogram.Internal<string>;
     input: Prom.Histogram.Internal<string>;
     output: Prom.Histogram.Internal<string>;
     ttft: Prom.Histogram.Internal<string>;
     tpot: Prom.Histogram.Internal<string>;
-    cost: Prom.Counter.Internal;
     upstream: Prom.Histogram.Internal<string>;
     overhead: Prom.Histogram.Internal<string>;
   }
-  /** What a route binds once: its in-flight gauge and its series by target, model, outcome and status class. */
+  /** What a route binds once: its requests in flight and its series by target, model, outcome and status class. */
   interface RouteSeries {
-    inFlight: Prom.Gauge.Internal<string>;
+    inFlight: number;
+    inFlightLabels: Prom.LabelValues<string>;
     series: LastHit<Series, number>;
   }
   const routes = new WeakMap<RouteInfo, RouteSeries>();
@@ -134,21 +161,27 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
     const make = (target: string, model: string, statusClass: number, outcome: string): Series => {
       const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
       const status_class = `${statusClass}xx`;
-      return {
-        requests: requests.labels({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class }),
+      const s: Series = {
+        requests: 0,
+        requestLabels: { route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class },
+        cost: 0,
+        costLabels: { route: route.route, gen_ai_request_model: model },
         duration: duration.labels({ ...labels, outcome }),
         input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
         output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
         ttft: ttft.labels(labels),
         tpot: tpot.labels(labels),
-        cost: cost.labels({ route: route.route, gen_ai_request_model: model }),
         upstream: upstream.labels({ route: route.route, target }),
         overhead: overhead.labels({ route: route.route }),
       };
+      allSeries.push(s);
+      return s;
     };
-    // Bounded anyway: model values are (BoundedLabel), outcomes, status classes and targets are few.
-    const bound: RouteSeries = { inFlight: inFlight.labels({ route: route.route, target: route.target }), series: new LastHit(make, 10_000) };
+    // Every combination is kept (collect reads them all): bounded, as model values are (BoundedLabel),
+    // and outcomes, status classes and a route's targets are few; prom-client keeps as many series.
+    const bound: RouteSeries = { inFlight: 0, inFlightLabels: { route: route.route, target: route.target }, series: new LastHit(make, Infinity) };
     routes.set(route, bound);
+    allRoutes.push(bound);
     return bound;
   };
   let lastRoute: RouteInfo | undefined;
@@ -161,23 +194,23 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
 
   return {
     kind: 'prometheus',
-    start(route: RouteInfo, _req: IncomingMessage): Prom.Gauge.Internal<string> {
-      // The gauge is the request's state: `end` takes the request off the very series `start` counted it on.
-      const gauge = boundOf(route).inFlight;
-      gauge.inc();
-      return gauge;
+    start(route: RouteInfo, _req: IncomingMessage): RouteSeries {
+      // The route is the request's state: `end` takes the request off the very count `start` put it on.
+      const bound = boundOf(route);
+      bound.inFlight++;
+      return bound;
     },
     end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
-      (state as Prom.Gauge.Internal<string> | undefined)?.dec();
+      if (state !== undefined) (state as RouteSeries).inFlight--;
       const s = boundOf(route).series.get(stats.target, models.value(stats.model), Math.floor(stats.status / 100), stats.outcome);
       const total = (t.endedAt ?? performance.now()) - t.startedAt;
-      s.requests.inc();
+      s.requests++;
       s.duration.observe(total / 1000);
       if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
         s.input.observe(stats.prompt_tokens);
         s.output.observe(stats.completion_tokens);
       }
-      if (stats.cost !== undefined && stats.cost > 0) s.cost.inc(stats.cost);
+      if (stats.cost !== undefined && stats.cost > 0) s.cost += stats.cost;
       if (t.upstreamSentAt !== undefined) {
         const upstreamMs = (t.upstreamEndAt ?? t.startedAt + total) - t.upstreamSentAt;
         s.upstream.observe(upstreamMs / 1000);
