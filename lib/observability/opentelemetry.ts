@@ -106,7 +106,7 @@ function tracingOf(route: RouteInfo): RouteTracing {
   return (lastTracing = rt);
 }
 
-/** `gen_ai.response.finish_reasons` values, one frozen array per reason (spans keep the array they are given). */
+/** `gen_ai.response.finish_reasons` values, one frozen array per reason (frozen: a span may keep the very array it is given). */
 const finishReasons = new Map<string, readonly string[]>();
 function finishReasonsOf(reason: string): readonly string[] {
   let list = finishReasons.get(reason);
