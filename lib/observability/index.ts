@@ -1,3 +1,3 @@
 export { aiProxyMetrics, type AiProxyMetricsOptions } from './prometheus';
 export { REQUEST_ID_HEADER } from './request-id';
-export type { AiProxyMetrics, AiProxyOutcome, ObservabilityConfig, RequestTimings, RouteInfo, StatisticsObserver } from './types';
+export type { AiProxyMetrics, AiProxyOutcome, HeaderCarrier, ObservabilityConfig, RequestTimings, RouteInfo, StatisticsObserver } from './types';

@@ -85,11 +85,10 @@ export class Observation {
     proxyReq.setHeader(REQUEST_ID_HEADER, this.requestId);
     const states = this.states;
     if (states === undefined) return;
-    const set = (name: string, value: string) => proxyReq.setHeader(name, value);
     const observers = this.route.observers;
     for (let i = 0; i < observers.length; i++) {
       try {
-        observers[i]!.inject?.(states[i], set);
+        observers[i]!.inject?.(states[i], proxyReq);
       } catch (err) {
         failed('inject', err);
       }
@@ -98,14 +97,15 @@ export class Observation {
 
   /** The upstream's headers arrived; a stream's own headers are about to leave with what is known now. */
   upstreamResponded(res: ServerResponse, streaming: boolean): void {
-    this.timings.upstreamHeadersAt = performance.now();
-    if (streaming) this.setServerTiming(res);
+    const now = (this.timings.upstreamHeadersAt = performance.now());
+    if (streaming && this.route.serverTiming && !res.headersSent) res.setHeader('server-timing', serverTiming(this.timings, now));
   }
 
   /** The upstream's whole (non-streamed) answer has been read, or reading it failed. */
   upstreamEnded(res: ServerResponse): void {
-    this.timings.upstreamEndAt ??= performance.now();
-    this.setServerTiming(res);
+    const now = performance.now();
+    this.timings.upstreamEndAt ??= now;
+    if (this.route.serverTiming && !res.headersSent) res.setHeader('server-timing', serverTiming(this.timings, now));
   }
 
   /** A stream's upstream answer is over (ended, cut or abandoned). */

@@ -3,9 +3,11 @@ import type { IncomingMessage } from 'node:http';
 import type { ProxyStatistics } from '../types';
 import { BUCKETS } from './buckets';
 import { loadPeer } from './peer';
-import { ANSWERED, type RequestTimings, type RouteInfo, type StatisticsObserver } from './types';
+import { LastHit } from './last-hit';
+import { ANSWERED, type AiProxyOutcome, type HeaderCarrier, type RequestTimings, type RouteInfo, type StatisticsObserver } from './types';
 
 const SCOPE = 'express-ai-proxy';
+const PROVIDER = 'llama2';
 
 interface Instruments {
   tokens: Api.Histogram;
@@ -46,32 +48,73 @@ interface AttributeSets {
   output: Api.Attributes;
 }
 
-const attributeCache = new WeakMap<RouteInfo, Map<string, AttributeSets>>();
-/** Past this many model/outcome pairs per route, sets are made afresh each time (the cache stays bounded). */
-const MAX_CACHED_SETS = 500;
-
-function attributeSets(route: RouteInfo, model: string, outcome: string, answered: boolean): AttributeSets {
-  let byKey = attributeCache.get(route);
-  if (!byKey) attributeCache.set(route, (byKey = new Map()));
-  const key = `${outcome}\0${model}`;
-  let sets = byKey.get(key);
-  if (sets) return sets;
+/**
+ * The SDK turns every record's attributes into a key (sorted, JSON-serialised) each time, about
+ * 0.4 µs an attribute, five records a stream: each attribute must earn its place. Hence no
+ * `gen_ai.response.model` on metrics: the proxy only knows the requested model, the same figure
+ * as `gen_ai.request.model` (the span carries both, as the conventions ask).
+ */
+function makeAttributeSets(route: RouteInfo, model: string, outcome: string): AttributeSets {
   const common: Api.Attributes = {
     'gen_ai.operation.name': route.operation,
-    'gen_ai.provider.name': 'llama2',
+    'gen_ai.provider.name': PROVIDER,
     'gen_ai.request.model': model,
     'server.address': route.server_address,
     'server.port': route.server_port,
   };
-  if (answered) common['gen_ai.response.model'] = model;
-  sets = {
+  return {
     common,
-    duration: answered ? common : { ...common, 'error.type': outcome },
+    duration: ANSWERED.has(outcome as AiProxyOutcome) ? common : { ...common, 'error.type': outcome },
     input: { ...common, 'gen_ai.token.type': 'input' },
     output: { ...common, 'gen_ai.token.type': 'output' },
   };
-  if (byKey.size < MAX_CACHED_SETS) byKey.set(key, sets);
-  return sets;
+}
+
+/** Made once per route: span start attributes, the span name, and the metric attribute sets by model and outcome. */
+interface RouteTracing {
+  name: string;
+  startAttributes: Api.Attributes;
+  sets: LastHit<AttributeSets>;
+}
+
+const routeTracing = new WeakMap<RouteInfo, RouteTracing>();
+let lastRoute: RouteInfo | undefined;
+let lastTracing: RouteTracing | undefined;
+
+function tracingOf(route: RouteInfo): RouteTracing {
+  if (route === lastRoute) return lastTracing!;
+  let rt = routeTracing.get(route);
+  if (rt === undefined) {
+    rt = {
+      name: route.configured_model ? `${route.operation} ${route.configured_model}` : route.operation,
+      // The configured model goes in at the start, where samplers can see it (a request naming its own is set at the end).
+      startAttributes: Object.freeze({
+        'gen_ai.operation.name': route.operation,
+        'gen_ai.provider.name': PROVIDER,
+        ...(route.configured_model ? { 'gen_ai.request.model': route.configured_model } : {}),
+        'server.address': route.server_address,
+        'server.port': route.server_port,
+        'express_ai_proxy.route': route.route,
+        'express_ai_proxy.llama2_format': route.llama2_format,
+      }),
+      // Past 500 model/outcome pairs per route, sets are made afresh each time (the cache stays bounded).
+      sets: new LastHit((model, outcome) => makeAttributeSets(route, model, outcome), 500),
+    };
+    routeTracing.set(route, rt);
+  }
+  lastRoute = route;
+  return (lastTracing = rt);
+}
+
+/** `gen_ai.response.finish_reasons` values, one frozen array per reason (frozen: a span may keep the very array it is given). */
+const finishReasons = new Map<string, readonly string[]>();
+function finishReasonsOf(reason: string): readonly string[] {
+  let list = finishReasons.get(reason);
+  if (list === undefined) {
+    list = Object.freeze([reason]);
+    if (finishReasons.size < 50) finishReasons.set(reason, list);
+  }
+  return list;
 }
 
 interface SpanState {
@@ -82,6 +125,13 @@ interface SpanState {
 const headerGetter: Api.TextMapGetter<IncomingMessage['headers']> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => carrier[key],
+};
+
+/** Writes `traceparent` (and whatever the app's propagator adds) straight onto the upstream request. */
+const headerSetter: Api.TextMapSetter<HeaderCarrier> = {
+  set: (carrier, key, value) => {
+    carrier.setHeader(key, value);
+  },
 };
 
 /**
@@ -96,48 +146,35 @@ export function createTracing(): StatisticsObserver {
   const tracer = otel.trace.getTracer(SCOPE);
   return {
     start(route: RouteInfo, req: IncomingMessage): SpanState {
+      const rt = tracingOf(route);
       const active = otel.context.active();
       const parent = otel.trace.getSpan(active) ? active : otel.propagation.extract(active, req.headers, headerGetter);
-      const span = tracer.startSpan(
-        route.configured_model ? `${route.operation} ${route.configured_model}` : route.operation,
-        {
-          kind: otel.SpanKind.CLIENT,
-          attributes: {
-            'gen_ai.operation.name': route.operation,
-            'gen_ai.provider.name': 'llama2',
-            'gen_ai.system': 'llama2',
-            'server.address': route.server_address,
-            'server.port': route.server_port,
-            'express_ai_proxy.route': route.route,
-            'express_ai_proxy.llama2_format': route.llama2_format,
-          },
-        },
-        parent,
-      );
+      const span = tracer.startSpan(rt.name, { kind: otel.SpanKind.CLIENT, attributes: rt.startAttributes }, parent);
       return { span, ctx: otel.trace.setSpan(parent, span) };
     },
 
-    inject(state: unknown, setHeader: (name: string, value: string) => void): void {
+    inject(state: unknown, carrier: HeaderCarrier): void {
       if (!state) return;
-      otel.propagation.inject((state as SpanState).ctx, undefined, { set: (_carrier, key, value) => setHeader(key, value) });
+      otel.propagation.inject((state as SpanState).ctx, carrier, headerSetter);
     },
 
     end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
       const answered = ANSWERED.has(stats.outcome);
       const span = (state as SpanState | undefined)?.span;
       if (span) {
-        if (stats.model !== route.configured_model) span.updateName(`${route.operation} ${stats.model}`);
-        span.setAttributes({
-          'gen_ai.request.model': stats.model,
-          'gen_ai.response.model': stats.model,
-          'gen_ai.usage.input_tokens': stats.prompt_tokens,
-          'gen_ai.usage.output_tokens': stats.completion_tokens,
-          'http.response.status_code': stats.status,
-          'express_ai_proxy.outcome': stats.outcome,
-          'express_ai_proxy.request_id': stats.request_id,
-          'express_ai_proxy.streamed': stats.streamed,
-        });
-        if (stats.finish_reason) span.setAttribute('gen_ai.response.finish_reasons', [stats.finish_reason]);
+        if (stats.model !== route.configured_model) {
+          span.updateName(`${route.operation} ${stats.model}`);
+          span.setAttribute('gen_ai.request.model', stats.model);
+        }
+        // One call each: no attributes object to build and walk per request.
+        span.setAttribute('gen_ai.response.model', stats.model);
+        span.setAttribute('gen_ai.usage.input_tokens', stats.prompt_tokens);
+        span.setAttribute('gen_ai.usage.output_tokens', stats.completion_tokens);
+        span.setAttribute('http.response.status_code', stats.status);
+        span.setAttribute('express_ai_proxy.outcome', stats.outcome);
+        span.setAttribute('express_ai_proxy.request_id', stats.request_id);
+        span.setAttribute('express_ai_proxy.streamed', stats.streamed);
+        if (stats.finish_reason) span.setAttribute('gen_ai.response.finish_reasons', finishReasonsOf(stats.finish_reason) as string[]);
         if (stats.time_to_first_token_ms !== undefined) span.setAttribute('express_ai_proxy.time_to_first_token_ms', stats.time_to_first_token_ms);
         if (!answered) {
           span.setAttribute('error.type', stats.outcome);
@@ -146,7 +183,7 @@ export function createTracing(): StatisticsObserver {
         span.end();
       }
       const { tokens, duration, ttft, tpot } = histograms(otel);
-      const attrs = attributeSets(route, stats.model, stats.outcome, answered);
+      const attrs = tracingOf(route).sets.get(stats.model, stats.outcome, '', '');
       const ended = t.endedAt ?? performance.now();
       duration.record((ended - t.startedAt) / 1000, attrs.duration);
       if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {

@@ -1,4 +1,3 @@
-import type { FinishReason } from '../openai-types';
 import type { AiProxyOutcome } from './types';
 
 /** What is known at the end of a request that decides its outcome. */
@@ -12,7 +11,8 @@ export interface OutcomeFacts {
   streamEnd?: 'complete' | 'error' | 'truncated' | undefined;
   /** The upstream's stream gave out mid-answer (connection lost). */
   upstreamCut?: boolean;
-  finishReason?: FinishReason | string | undefined;
+  /** The answer's `finish_reason` (one of OpenAI's, or whatever an upstream sent). */
+  finishReason?: string | undefined;
 }
 
 /** The outcome of one request; see `AiProxyOutcome`. */

@@ -4,10 +4,11 @@
  */
 export function loadPeer<T>(name: string, usedBy: string): T {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deliberate lazy load of an optional peer, only when its integration is switched on
     return require(name) as T;
   } catch (err) {
     if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') {
-      throw new Error(`${usedBy} needs the optional peer dependency "${name}": npm install ${name}`);
+      throw new Error(`${usedBy} needs the optional peer dependency "${name}": npm install ${name}`, { cause: err });
     }
     throw err;
   }

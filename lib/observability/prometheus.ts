@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ProxyStatistics } from '../types';
 import { BoundedLabel } from './bounded-labels';
 import { BUCKETS } from './buckets';
+import { LastHit } from './last-hit';
 import { loadPeer } from './peer';
 import { ANSWERED, type AiProxyMetrics, type RequestTimings, type RouteInfo } from './types';
 
@@ -77,23 +78,45 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
     buckets: BUCKETS.tpot,
     registers,
   });
-  const requests = new prom.Counter({
+  // Counts and the in-flight gauge are plain numbers on the request path (prom-client validates
+  // and hashes the labels of every inc()/dec(), about 0.3 µs each); prom-client's `collect` hook,
+  // run on every read of the registry, hands them over, so a scrape always sees them current.
+  const allSeries: Series[] = [];
+  const allRoutes: RouteSeries[] = [];
+  const requests: Prom.Counter<string> = new prom.Counter({
     name: 'express_ai_proxy_requests_total',
     help: 'Requests handled, by route, model, format and outcome.',
     labelNames: ['route', 'gen_ai_request_model', 'llama2_format', 'outcome', 'status_class'],
     registers,
+    collect: () => {
+      for (const s of allSeries) {
+        if (s.requests === 0) continue;
+        requests.inc(s.requestLabels, s.requests);
+        s.requests = 0;
+      }
+    },
   });
-  const cost = new prom.Counter({
+  const cost: Prom.Counter<string> = new prom.Counter({
     name: 'express_ai_proxy_cost_total',
     help: 'Cost of the tokens used, from input_cost / output_cost (per million tokens).',
     labelNames: ['route', 'gen_ai_request_model'],
     registers,
+    collect: () => {
+      for (const s of allSeries) {
+        if (s.cost === 0) continue;
+        cost.inc(s.costLabels, s.cost);
+        s.cost = 0;
+      }
+    },
   });
-  const inFlight = new prom.Gauge({
+  const inFlight: Prom.Gauge<string> = new prom.Gauge({
     name: 'express_ai_proxy_requests_in_flight',
     help: 'Requests being handled now, by route and upstream target.',
     labelNames: ['route', 'target'],
     registers,
+    collect: () => {
+      for (const r of allRoutes) inFlight.set(r.inFlightLabels, r.inFlight);
+    },
   });
   const upstream = new prom.Histogram({
     name: 'express_ai_proxy_upstream_duration_seconds',
@@ -111,69 +134,87 @@ function prometheusObserver(prom: typeof Prom, register: Prom.Registry): AiProxy
   });
   const models = new BoundedLabel();
 
-  /** The label-bound series of one route, model and outcome, made once (prom-client hashes labels on every call otherwise). */
+  /** The label-bound series of one route, target, model, outcome and status class, made once (prom-client validates and hashes label objects otherwise). */
   interface Series {
-    requests: Prom.Counter.Internal;
+    /** Requests counted since the last read of the registry. */
+    requests: number;
+    requestLabels: Prom.LabelValues<string>;
+    /** Cost summed since the last read of the registry. */
+    cost: number;
+    costLabels: Prom.LabelValues<string>;
     duration: Prom.Histogram.Internal<string>;
     input: Prom.Histogram.Internal<string>;
     output: Prom.Histogram.Internal<string>;
     ttft: Prom.Histogram.Internal<string>;
     tpot: Prom.Histogram.Internal<string>;
-    cost: Prom.Counter.Internal;
     upstream: Prom.Histogram.Internal<string>;
     overhead: Prom.Histogram.Internal<string>;
-    inFlight: Prom.Gauge.Internal<string>;
   }
-  const cache = new WeakMap<RouteInfo, Map<string, Series>>();
-  const inFlightOf = new WeakMap<RouteInfo, Prom.Gauge.Internal<string>>();
-  const series = (route: RouteInfo, target: string, model: string, outcome: string, status: number): Series => {
-    let byKey = cache.get(route);
-    if (!byKey) cache.set(route, (byKey = new Map()));
-    const statusClass = `${Math.floor(status / 100)}xx`;
-    const key = `${model}\0${outcome}\0${statusClass}\0${target}`;
-    let s = byKey.get(key);
-    if (s) return s;
-    const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
-    s = {
-      requests: requests.labels({ route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class: statusClass }),
-      duration: duration.labels({ ...labels, outcome }),
-      input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
-      output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
-      ttft: ttft.labels(labels),
-      tpot: tpot.labels(labels),
-      cost: cost.labels({ route: route.route, gen_ai_request_model: model }),
-      upstream: upstream.labels({ route: route.route, target }),
-      overhead: overhead.labels({ route: route.route }),
-      inFlight: inFlight.labels({ route: route.route, target }),
+  /** What a route binds once: its requests in flight and its series by target, model, outcome and status class. */
+  interface RouteSeries {
+    inFlight: number;
+    inFlightLabels: Prom.LabelValues<string>;
+    series: LastHit<Series, number>;
+  }
+  const routes = new WeakMap<RouteInfo, RouteSeries>();
+  const bind = (route: RouteInfo): RouteSeries => {
+    const make = (target: string, model: string, statusClass: number, outcome: string): Series => {
+      const labels = { route: route.route, gen_ai_operation_name: route.operation, gen_ai_request_model: model };
+      const status_class = `${statusClass}xx`;
+      const s: Series = {
+        requests: 0,
+        requestLabels: { route: route.route, gen_ai_request_model: model, llama2_format: route.llama2_format, outcome, status_class },
+        cost: 0,
+        costLabels: { route: route.route, gen_ai_request_model: model },
+        duration: duration.labels({ ...labels, outcome }),
+        input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
+        output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
+        ttft: ttft.labels(labels),
+        tpot: tpot.labels(labels),
+        upstream: upstream.labels({ route: route.route, target }),
+        overhead: overhead.labels({ route: route.route }),
+      };
+      allSeries.push(s);
+      return s;
     };
-    // Bounded: model values are (BoundedLabel), outcomes and status classes are few.
-    byKey.set(key, s);
-    return s;
+    // Every combination is kept (collect reads them all): bounded, as model values are (BoundedLabel),
+    // and outcomes, status classes and a route's targets are few; prom-client keeps as many series.
+    const bound: RouteSeries = { inFlight: 0, inFlightLabels: { route: route.route, target: route.target }, series: new LastHit(make, Infinity) };
+    routes.set(route, bound);
+    allRoutes.push(bound);
+    return bound;
+  };
+  let lastRoute: RouteInfo | undefined;
+  let lastBound: RouteSeries | undefined;
+  const boundOf = (route: RouteInfo): RouteSeries => {
+    if (route === lastRoute) return lastBound!;
+    lastRoute = route;
+    return (lastBound = routes.get(route) ?? bind(route));
   };
 
   return {
     kind: 'prometheus',
-    start(route: RouteInfo, _req: IncomingMessage): undefined {
-      let gauge = inFlightOf.get(route);
-      if (!gauge) inFlightOf.set(route, (gauge = inFlight.labels({ route: route.route, target: route.target })));
-      gauge.inc();
-      return undefined;
+    start(route: RouteInfo, _req: IncomingMessage): RouteSeries {
+      // The route is the request's state: `end` takes the request off the very count `start` put it on.
+      const bound = boundOf(route);
+      bound.inFlight++;
+      return bound;
     },
-    end(_state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
-      const s = series(route, stats.target, models.value(stats.model), stats.outcome, stats.status);
-      s.inFlight.dec();
-      const ended = t.endedAt ?? performance.now();
-      s.requests.inc();
-      s.duration.observe((ended - t.startedAt) / 1000);
+    end(state: unknown, route: RouteInfo, stats: ProxyStatistics, t: RequestTimings): void {
+      if (state !== undefined) (state as RouteSeries).inFlight--;
+      const s = boundOf(route).series.get(stats.target, models.value(stats.model), Math.floor(stats.status / 100), stats.outcome);
+      const total = (t.endedAt ?? performance.now()) - t.startedAt;
+      s.requests++;
+      s.duration.observe(total / 1000);
       if (stats.prompt_tokens > 0 || stats.completion_tokens > 0) {
         s.input.observe(stats.prompt_tokens);
         s.output.observe(stats.completion_tokens);
       }
-      if (stats.cost !== undefined && stats.cost > 0) s.cost.inc(stats.cost);
+      if (stats.cost !== undefined && stats.cost > 0) s.cost += stats.cost;
       if (t.upstreamSentAt !== undefined) {
-        const upstreamMs = (t.upstreamEndAt ?? ended) - t.upstreamSentAt;
+        const upstreamMs = (t.upstreamEndAt ?? t.startedAt + total) - t.upstreamSentAt;
         s.upstream.observe(upstreamMs / 1000);
-        s.overhead.observe(Math.max(0, ended - t.startedAt - upstreamMs) / 1000);
+        s.overhead.observe(Math.max(0, total - upstreamMs) / 1000);
       }
       if (ANSWERED.has(stats.outcome) && stats.streamed && t.firstTokenAt !== undefined) {
         s.ttft.observe((t.firstTokenAt - t.startedAt) / 1000);

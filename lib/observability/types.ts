@@ -51,6 +51,11 @@ export interface RequestTimings {
   endedAt?: number;
 }
 
+/** Where `inject` writes headers: the upstream request (a `ClientRequest`). */
+export interface HeaderCarrier {
+  setHeader(name: string, value: string): unknown;
+}
+
 /**
  * Something that watches every request of a route: the Prometheus metrics of `aiProxyMetrics()`
  * and the OpenTelemetry integration implement it. Calls never throw into the request (each is guarded).
@@ -59,7 +64,7 @@ export interface StatisticsObserver {
   /** A request reached the route; the returned value is handed back to `inject` and `end`. */
   start(route: RouteInfo, req: IncomingMessage): unknown;
   /** Headers to add to the upstream request (e.g. `traceparent`). */
-  inject?(state: unknown, setHeader: (name: string, value: string) => void): void;
+  inject?(state: unknown, upstreamRequest: HeaderCarrier): void;
   /** The request is over: its statistics, once. */
   end(state: unknown, route: RouteInfo, stats: ProxyStatistics, timings: RequestTimings): void;
 }

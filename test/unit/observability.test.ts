@@ -68,6 +68,11 @@ test('a missing optional peer is named with the command that installs it', () =>
   assert.throws(() => loadPeer('express-ai-proxy-no-such-peer', 'observability.tracing'), {
     message: 'observability.tracing needs the optional peer dependency "express-ai-proxy-no-such-peer": npm install express-ai-proxy-no-such-peer',
   });
+  // The loader's own error stays attached, for whoever debugs a broken install.
+  assert.throws(
+    () => loadPeer('express-ai-proxy-no-such-peer', 'observability.tracing'),
+    (err: Error) => (err.cause as { code?: string } | undefined)?.code === 'MODULE_NOT_FOUND',
+  );
 });
 
 test('observability config: defaults and problems named by path', () => {
