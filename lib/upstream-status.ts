@@ -11,5 +11,10 @@ export function isRelayableStatus(status: number | undefined): status is number 
 
 /** The answer to an upstream status that cannot be relayed: 502 `bad_upstream_status`. */
 export function badUpstreamStatusError(status: number | undefined): ProxyError {
-  return new ProxyError(502, `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`, 'api_error', 'bad_upstream_status');
+  return new ProxyError(
+    502,
+    `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`,
+    'api_error',
+    'bad_upstream_status',
+  );
 }

@@ -72,7 +72,10 @@ export function sendAttempt(
     if (!socket.connecting) return;
     connect = setTimeout(() => {
       exchange.timedOut = true;
-      failure = { kind: 'timeout', err: Object.assign(new Error(`could not connect within ${limits.connect} ms (connect_timeout)`), { code: 'ETIMEDOUT', connect: true }) };
+      failure = {
+        kind: 'timeout',
+        err: Object.assign(new Error(`could not connect within ${limits.connect} ms (connect_timeout)`), { code: 'ETIMEDOUT', connect: true }),
+      };
       req.destroy(failure.err);
     }, limits.connect);
     connect.unref();

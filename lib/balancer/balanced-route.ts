@@ -444,7 +444,8 @@ class Dispatch {
   private transportError(t: TargetRuntime, exchange: Exchange, kind: AttemptFailure, err: AttemptError): ProxyError {
     if (kind === 'status') return badUpstreamStatusError(err.status);
     const expired = exchange.deadlines?.expired ?? (this.totalExpired ? 'upstream_total_timeout' : undefined);
-    if (expired !== undefined || (kind === 'timeout' && !err.connect)) return new ProxyError(504, timeoutMessage(expired, t.parts.config), 'api_error', 'upstream_timeout');
+    if (expired !== undefined || (kind === 'timeout' && !err.connect))
+      return new ProxyError(504, timeoutMessage(expired, t.parts.config), 'api_error', 'upstream_timeout');
     if (kind === 'timeout') return new ProxyError(504, `the upstream ${redact(err.message, t.parts.secrets)}`, 'api_error', 'upstream_timeout');
     return new ProxyError(
       502,
@@ -479,7 +480,13 @@ class Dispatch {
    * The final error: a JSON error, or an SSE error event when keep-alive comments began the answer;
    * either passes the redactor of the target's secrets (of every target's when none answered).
    */
-  private endWithError(err: ProxyError, exchange: Exchange | undefined, t: TargetRuntime | undefined, headers?: Record<string, string>, detail?: StatisticsDetail): void {
+  private endWithError(
+    err: ProxyError,
+    exchange: Exchange | undefined,
+    t: TargetRuntime | undefined,
+    headers?: Record<string, string>,
+    detail?: StatisticsDetail,
+  ): void {
     if (this.ended) return;
     this.finish();
     log('balanced request failed: %s', err.message);

@@ -126,7 +126,9 @@ export function validateBalancedConfig(config: BalancedAiProxyConfig): ResolvedB
     seen.add(p.path + p.message);
     problems.push(p);
   };
-  const { error, value }: Joi.ValidationResult<unknown> = sectionSchema.validate(config, { abortEarly: false, convert: false });
+  const result = sectionSchema.validate(config, { abortEarly: false, convert: false });
+  const error = result.error;
+  const value: unknown = result.value;
   for (const d of error?.details ?? []) {
     const path = d.path.join('.') || '(config)';
     add({ path, message: `${path} ${d.message.replace(/^"[^"]*" /, '')}` });

@@ -117,5 +117,5 @@ export interface BalancedAiProxyConfig extends Omit<AiProxyConfig, 'model'> {
 
 /** The middleware of a route with targets; `close()` stops its health checks and empties its queues. */
 export interface BalancedAiProxyMiddleware extends AiProxyMiddleware {
-  close(): void;
+  close(this: void): void;
 }

@@ -49,7 +49,12 @@ afterEach(async () => {
 const logging = { log_statistics: true, on_statistics: (s: ProxyStatistics) => void stats.push(s) };
 
 /** Mounts a balanced route at /balanced and, when given, a single route at /single; returns the app's URL. */
-async function mount(targets: TargetConfig[], balancer: BalancerConfig = {}, extra: Partial<BalancedAiProxyConfig> = {}, single?: AiProxyConfig): Promise<string> {
+async function mount(
+  targets: TargetConfig[],
+  balancer: BalancerConfig = {},
+  extra: Partial<BalancedAiProxyConfig> = {},
+  single?: AiProxyConfig,
+): Promise<string> {
   const mw = aiProxy({ route_type: 'llm/v1/chat', targets, balancer, logging, ...extra });
   closeRoute = mw.close;
   proxy = await startApp((app) => {
@@ -174,7 +179,12 @@ describe('upstream statuses: only final 2xx/4xx/5xx are relayed', () => {
   });
 
   test('a hostile Retry-After on a relayed 429 is made safe, as on a single route', async () => {
-    const url = await mount([hostileTarget('h', 'retry-after-8k')], { failover_criteria: [] }, {}, singleOllama(`${hostile.url}/api/chat`, {}, 'retry-after-8k'));
+    const url = await mount(
+      [hostileTarget('h', 'retry-after-8k')],
+      { failover_criteria: [] },
+      {},
+      singleOllama(`${hostile.url}/api/chat`, {}, 'retry-after-8k'),
+    );
     const balanced = await post(`${url}/balanced`, chatBody());
     const single = await post(`${url}/single`, chatBody());
     assertOpenAiError(balanced, 429);
@@ -366,7 +376,12 @@ describe('queue', () => {
     await sleep(50);
     // Refused by `first` at once, queued at `second`; then its client leaves.
     const ac = new AbortController();
-    const r4 = fetch(`${url}/balanced`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chatBody()), signal: ac.signal }).then(
+    const r4 = fetch(`${url}/balanced`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody()),
+      signal: ac.signal,
+    }).then(
       () => 'answered',
       () => 'aborted',
     );

@@ -120,7 +120,7 @@ describe('spreading load', () => {
         history.push({ role: 'assistant', content: r.json.choices[0].message.content }, { role: 'user', content: `turn ${turn}` });
       }
     }
-    for (const [conv, targets] of seen) assert.equal(targets.size, 1, `conversation ${conv} went to ${[...targets]}`);
+    for (const [conv, targets] of seen) assert.equal(targets.size, 1, `conversation ${conv} went to ${[...targets].join(', ')}`);
   });
 
   test('consistent-hashing on a header', async () => {
