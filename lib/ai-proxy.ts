@@ -22,7 +22,7 @@ import { subPathError } from './router/sub-path';
 import { compileTemplates, type RouteTemplates } from './templates';
 import { upstreamPathAdvice } from './advice/upstream-path';
 import type { AiProxyConfig } from './types';
-import { isRelayableStatus } from './upstream-status';
+import { badUpstreamStatusError, isRelayableStatus } from './upstream-status';
 import { balancedProxy } from './balancer/balanced-route';
 import { isBalancedConfig } from './balancer/config';
 import type { BalancedAiProxyConfig, BalancedAiProxyMiddleware } from './balancer/types';
@@ -236,12 +236,7 @@ class Route {
 
   /** An upstream status that is not a final 2xx/4xx/5xx answer cannot be relayed (Node may even throw on it). */
   private refuseStatus(res: ServerResponse, exchange: Exchange, status: number | undefined): void {
-    const error = new ProxyError(
-      502,
-      `the upstream answered with HTTP status ${status}, which is not a final answer the proxy can relay`,
-      'api_error',
-      'bad_upstream_status',
-    );
+    const error = badUpstreamStatusError(status);
     log('upstream status refused: %s', status);
     exchange.obs.upstreamEnded(res);
     sendError(res, error, modelHeader(this.parts, exchange));

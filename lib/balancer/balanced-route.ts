@@ -2,17 +2,21 @@ import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { AiProxyMiddleware } from '../ai-proxy';
 import { readJsonBody } from '../body';
 import { log } from '../debug';
+import { timeoutMessage } from '../deadlines/upstream-deadlines';
 import { errorBody, ProxyError, sendError } from '../errors';
 import type { Exchange } from '../exchange';
+import { safeHeaderValue } from '../headers/header-value';
 import { readUpstreamBody } from '../read-upstream';
 import { RouteObservability, type Observation } from '../observability/observation';
+import { redactorOf } from '../redact';
 import { relayJson } from '../relay-json';
 import { relayStream } from '../relay-stream';
 import { modelHeader } from '../route-parts';
-import { reportStatistics } from '../statistics';
+import { reportRefusal, reportStatistics, type StatisticsDetail } from '../statistics';
+import { badUpstreamStatusError, isRelayableStatus } from '../upstream-status';
 import { redact, upstreamError } from '../upstream-error';
 import type { Algorithm, Candidate } from './algorithm';
-import { sendAttempt, type AttemptFailure, type AttemptLimits } from './attempt';
+import { sendAttempt, type AttemptError, type AttemptFailure, type AttemptLimits } from './attempt';
 import { validateBalancedConfig, type ResolvedBalancer } from './config';
 import { HashRing } from './hash-ring';
 import { hashKey } from './hash-key';
@@ -63,6 +67,8 @@ export class BalancedRoute {
   readonly limits: AttemptLimits;
   /** Model names the targets configure: a client may ask for any of them. */
   readonly modelNames: Set<string>;
+  /** Every target's configured secrets: errors not from one target pass them all. */
+  readonly secrets: string[];
   private readonly health: HealthChecker | undefined;
   private readonly observability: RouteObservability;
 
@@ -71,7 +77,13 @@ export class BalancedRoute {
     this.balancer = resolved.balancer;
     this.targets = resolved.targets.map((t) => new TargetRuntime(t, resolved.balancer));
     this.algorithm = algorithmFor(this.balancer, this.targets);
-    this.limits = { connect: this.balancer.connect_timeout, firstByte: this.balancer.upstream_first_byte_timeout, idle: this.balancer.upstream_timeout };
+    this.limits = {
+      connect: this.balancer.connect_timeout,
+      upstream_first_byte_timeout: this.balancer.upstream_first_byte_timeout,
+      upstream_timeout: this.balancer.upstream_timeout,
+      upstream_total_timeout: this.balancer.upstream_total_timeout,
+    };
+    this.secrets = [...new Set(this.targets.flatMap((t) => t.parts.secrets))];
     this.modelNames = new Set(this.targets.map((t) => t.parts.config.model.name).filter((n): n is string => n !== undefined));
     // Request ids, Server-Timing and metrics follow the first target's settings (they are route-wide).
     this.observability = new RouteObservability(this.targets[0]!.parts.config, this.targets[0]!.url);
@@ -86,15 +98,15 @@ export class BalancedRoute {
     const obs = this.observability.begin(req, res);
     const first = this.targets[0]!.parts.config;
     try {
-      const body = readJsonBody(req, first.max_request_body_size);
+      const body = readJsonBody(req, first.max_request_body_size, first.request_body_timeout);
       if (body instanceof Promise)
         body.then(
           (b) => this.dispatch(req, res, b, obs),
-          (err) => answerFailure(res, err),
+          (err) => this.fail(res, err, obs, undefined),
         );
       else this.dispatch(req, res, body, obs);
     } catch (err) {
-      answerFailure(res, err);
+      this.fail(res, err, obs, undefined);
     }
   };
 
@@ -102,24 +114,30 @@ export class BalancedRoute {
     try {
       new Dispatch(this, req, res, body, obs).start();
     } catch (err) {
-      answerFailure(res, err);
+      this.fail(res, err, obs, body);
     }
+  }
+
+  /** The proxy's own refusal (bad or slow body, a field no target honours, an internal error), reported as a single route does. */
+  fail(res: ServerResponse, err: unknown, obs: Observation, body: Record<string, unknown> | undefined): void {
+    obs.setServerTiming(res);
+    const config = this.targets[0]!.parts.config;
+    if (err instanceof ProxyError) {
+      // The rest of the body is not read: close rather than leave the connection to what the client still sends.
+      if (err.status === 408 || err.status === 413 || err.status === 415) res.setHeader('connection', 'close');
+      sendError(res, err, undefined, this.secrets);
+      reportRefusal(config, obs, err.status, body);
+      return;
+    }
+    log('internal error: %s', (err as Error)?.message);
+    sendError(res, new ProxyError(500, 'internal error in express-ai-proxy', 'api_error'), undefined, this.secrets);
+    reportRefusal(config, obs, 500, body);
   }
 
   close(): void {
     this.health?.close();
     for (const t of this.targets) t.limiter.clear();
   }
-}
-
-function answerFailure(res: ServerResponse, err: unknown): void {
-  if (err instanceof ProxyError) {
-    if (err.status === 413) res.setHeader('connection', 'close');
-    sendError(res, err);
-    return;
-  }
-  log('internal error: %s', (err as Error)?.message);
-  sendError(res, new ProxyError(500, 'internal error in express-ai-proxy', 'api_error'));
 }
 
 /**
@@ -145,8 +163,13 @@ class Dispatch {
   private totalTimer: NodeJS.Timeout | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
   private totalExpired = false;
-  /** The first target's exchange, built to check the request; used if that target is tried first. */
+  /** When the balancer took the request: `upstream_total_timeout` counts from here, over every attempt and wait. */
+  private dispatchedAt = 0;
+  /** The exchange built to check the request, for the target `checkedBy`; used if that target is tried first. */
   private checked: Exchange | undefined;
+  private checkedBy = -1;
+  /** The first target's refusal of the request (a field its contract refuses): the answer if no target takes it. */
+  private refusal: ProxyError | undefined;
 
   constructor(
     private readonly route: BalancedRoute,
@@ -163,27 +186,45 @@ class Dispatch {
   }
 
   start(): void {
-    try {
-      // The request is checked once against the first target (400s do not depend on the target).
-      this.checked = this.route.targets[0]!.exchange(this.bodyFor(this.route.targets[0]!), this.req.url, this.obs);
-      this.stream = this.checked.llmReq.stream;
-    } catch (err) {
-      answerFailure(this.res, err);
+    // The request is checked against the targets in config order until one can honour it: a target
+    // whose field contract refuses it never gets it; if none can, the first one's 400 is the answer.
+    for (const t of this.route.targets) {
+      try {
+        this.checked = t.exchange(this.bodyFor(t), this.req.url, this.obs);
+        this.checkedBy = t.index;
+        break;
+      } catch (err) {
+        if (!this.unfit(t, err)) {
+          this.route.fail(this.res, err, this.obs, this.body);
+          return;
+        }
+      }
+    }
+    if (this.checked === undefined) {
+      this.route.fail(this.res, this.refusal, this.obs, this.body);
       return;
     }
+    this.stream = this.checked.llmReq.stream;
     if (this.b.algorithm === 'consistent-hashing') this.key = hashKey(this.b.hash_on, this.b.hash_on_header, this.b.hash_messages, this.req.headers, this.body);
     // http-proxy would drop it too: Node has already answered 100-continue.
     delete this.req.headers.expect;
     this.res.once('close', this.onClientClose);
-    if (this.b.upstream_total_timeout !== undefined) {
-      this.totalTimer = setTimeout(this.onTotalTimeout, this.b.upstream_total_timeout);
-      this.totalTimer.unref();
-    }
+    this.dispatchedAt = performance.now();
+    this.totalTimer = setTimeout(this.onTotalTimeout, this.b.upstream_total_timeout);
+    this.totalTimer.unref();
     if (this.stream && this.b.sse_keepalive_interval !== undefined) {
       this.keepAlive = setInterval(this.sendKeepAlive, this.b.sse_keepalive_interval);
       this.keepAlive.unref();
     }
     this.next();
+  }
+
+  /** A 400 from a target's request checks: that target cannot serve the request (true), else a failure to answer. */
+  private unfit(t: TargetRuntime, err: unknown): boolean {
+    if (!(err instanceof ProxyError) || err.status !== 400) return false;
+    this.refusal ??= err;
+    this.skip.add(t.index);
+    return true;
   }
 
   /** A client naming any target's model is served by whichever target answers, under that target's name. */
@@ -248,6 +289,22 @@ class Dispatch {
   private busy = false;
 
   private send(t: TargetRuntime, waited: number): void {
+    let exchange: Exchange;
+    try {
+      exchange = t.index === this.checkedBy && this.checked !== undefined ? this.checked : t.exchange(this.bodyFor(t), this.req.url, this.obs);
+      if (t.index === this.checkedBy) this.checked = undefined;
+    } catch (err) {
+      t.limiter.release();
+      if (this.unfit(t, err)) {
+        // Not an attempt: this target cannot honour the request; another may.
+        this.queuedMs += waited;
+        this.next();
+        return;
+      }
+      this.finish();
+      this.route.fail(this.res, err, this.obs, this.body);
+      return;
+    }
     this.queuedMs += waited;
     this.attempts++;
     this.skip.add(t.index);
@@ -260,33 +317,25 @@ class Dispatch {
       t.inflight--;
       t.limiter.release();
     };
-    let exchange: Exchange;
-    try {
-      exchange = t.index === 0 && this.checked !== undefined ? this.checked : t.exchange(this.bodyFor(t), this.req.url, this.obs);
-      this.checked = undefined;
-    } catch (err) {
-      this.release();
-      this.finish();
-      answerFailure(this.res, err);
-      return;
-    }
     exchange.balance = { target: t.name, tried_targets: [...this.tried], retries: this.attempts - 1, queued_ms: Math.round(this.queuedMs) };
     this.exchange = exchange;
-    if (!this.res.headersSent) this.res.setHeader(TARGET_HEADER, t.name);
+    if (!this.res.headersSent) this.res.setHeader(TARGET_HEADER, safeHeaderValue(t.name));
     t.breaker?.onSend(performance.now());
     const sentAt = performance.now();
     debug('attempt %d of %s on %s', this.attempts, this.tried.length > 1 ? 'a retried request' : 'a request', t.name);
+    // The same total clock as the whole request: an attempt reaching it says `upstream_total_timeout`.
+    const left = Math.max(1, Math.ceil(this.b.upstream_total_timeout - (performance.now() - this.dispatchedAt)));
     try {
       this.proxyReq = sendAttempt(
         t,
         exchange,
         this.req.headers,
-        this.route.limits,
+        { ...this.route.limits, upstream_total_timeout: left },
         (proxyRes) => this.onResponse(t, exchange, proxyRes, sentAt),
         (kind, err) => this.onAttemptFailure(t, exchange, kind, err),
       );
     } catch (err) {
-      // e.g. a header http.request refuses: a failed attempt, never a throw out of an event handler.
+      // e.g. a request http.request refuses: a failed attempt, never a throw out of an event handler.
       this.onAttemptFailure(t, exchange, 'error', err as Error);
     }
   }
@@ -296,8 +345,15 @@ class Dispatch {
       proxyRes.resume();
       return;
     }
-    const status = proxyRes.statusCode ?? 502;
+    const status = proxyRes.statusCode;
+    if (!isRelayableStatus(status)) {
+      // 1xx, 3xx, out of range: not an answer to relay (a 502 on a single route); the target failed.
+      proxyRes.destroy();
+      this.onAttemptFailure(t, exchange, 'status', Object.assign(new Error(`status ${status}`), { status }));
+      return;
+    }
     if (status >= 200 && status < 300) {
+      this.obs.upstreamResponded(this.res, this.stream);
       if (this.stream) {
         relayStream(proxyRes, this.res, exchange, t.parts, {
           beforeCommitFailure: () => {
@@ -341,7 +397,7 @@ class Dispatch {
       // Keep-alive comments already began the stream: the upstream's error becomes an error event.
       readUpstreamBody(proxyRes, t.parts.config.max_response_body_size, (_err, text) => {
         const e = upstreamError(status, proxyRes.headers['content-type'], text, t.parts.secrets);
-        this.endWithError(e, exchange, t);
+        this.endWithError(e, exchange, t, undefined, { upstreamStatus: status });
       });
       return;
     }
@@ -356,17 +412,20 @@ class Dispatch {
     t.pausedUntil = performance.now() + Math.min(seconds * 1000, MAX_RETRY_AFTER_PAUSE);
   }
 
-  /** Connecting or sending failed, or no answer came in time. */
-  private onAttemptFailure(t: TargetRuntime, exchange: Exchange, kind: AttemptFailure, err: Error & { code?: string }): void {
+  /**
+   * Connecting or sending failed, no answer came in time, or the answer's status cannot be relayed
+   * (a 3xx, 1xx or out-of-range status counts as the `error` criterion: the target did not answer).
+   */
+  private onAttemptFailure(t: TargetRuntime, exchange: Exchange, kind: AttemptFailure, err: AttemptError): void {
     if (this.ended) return;
     t.breaker?.failure(performance.now());
     this.release?.();
-    if (this.may(kind) && this.canRetry()) {
+    if (this.may(kind === 'status' ? 'error' : kind) && this.canRetry()) {
       debug('target %s failed (%s): failing over', t.name, err.code ?? err.message);
       this.next();
       return;
     }
-    this.endWithError(this.transportError(t, kind, err), exchange, t);
+    this.endWithError(this.transportError(t, exchange, kind, err), exchange, t, undefined, kind === 'status' ? { upstreamStatus: err.status } : {});
   }
 
   /** A non-streamed answer broke off (or was too large) while being read. */
@@ -378,16 +437,19 @@ class Dispatch {
       this.next();
       return;
     }
-    this.endWithError(this.transportError(t, exchange.timedOut ? 'timeout' : 'error', err), exchange, t);
+    this.endWithError(this.transportError(t, exchange, exchange.timedOut ? 'timeout' : 'error', err), exchange, t);
   }
 
-  private transportError(t: TargetRuntime, kind: AttemptFailure, err: Error & { code?: string }): ProxyError {
-    if (this.totalExpired)
-      return new ProxyError(504, `no answer within ${this.b.upstream_total_timeout} ms (upstream_total_timeout)`, 'api_error', 'upstream_timeout');
-    if (kind === 'timeout') return new ProxyError(504, `target ${t.name} timed out: ${redact(err.message, t.parts.secrets)}`, 'api_error', 'upstream_timeout');
+  /** The error a single route gives for the same failure (same messages and codes). */
+  private transportError(t: TargetRuntime, exchange: Exchange, kind: AttemptFailure, err: AttemptError): ProxyError {
+    if (kind === 'status') return badUpstreamStatusError(err.status);
+    const expired = exchange.deadlines?.expired ?? (this.totalExpired ? 'upstream_total_timeout' : undefined);
+    if (expired !== undefined || (kind === 'timeout' && !err.connect))
+      return new ProxyError(504, timeoutMessage(expired, t.parts.config), 'api_error', 'upstream_timeout');
+    if (kind === 'timeout') return new ProxyError(504, `the upstream ${redact(err.message, t.parts.secrets)}`, 'api_error', 'upstream_timeout');
     return new ProxyError(
       502,
-      `target ${t.name} could not be reached or failed mid-answer: ${redact(err.code ?? err.message, t.parts.secrets)}`,
+      `the upstream could not be reached or failed mid-answer: ${redact(err.code ?? err.message, t.parts.secrets)}`,
       'api_error',
       'upstream_unreachable',
     );
@@ -414,17 +476,29 @@ class Dispatch {
     this.endWithError(err, this.exchange, undefined, { 'retry-after': retryAfter });
   }
 
-  /** The final error: a JSON error, or an SSE error event when keep-alive comments began the answer. */
-  private endWithError(err: ProxyError, exchange: Exchange | undefined, t: TargetRuntime | undefined, headers?: Record<string, string>): void {
+  /**
+   * The final error: a JSON error, or an SSE error event when keep-alive comments began the answer;
+   * either passes the redactor of the target's secrets (of every target's when none answered).
+   */
+  private endWithError(
+    err: ProxyError,
+    exchange: Exchange | undefined,
+    t: TargetRuntime | undefined,
+    headers?: Record<string, string>,
+    detail?: StatisticsDetail,
+  ): void {
     if (this.ended) return;
     this.finish();
     log('balanced request failed: %s', err.message);
+    const secrets = t?.parts.secrets ?? this.route.secrets;
     if (!this.res.headersSent) {
-      sendError(this.res, err, { ...headers, ...(exchange && t ? modelHeader(t.parts, exchange) : undefined) });
+      this.obs.upstreamEnded(this.res);
+      sendError(this.res, err, { ...headers, ...(exchange && t ? modelHeader(t.parts, exchange) : undefined) }, secrets);
     } else if (!this.res.writableEnded) {
-      this.res.end(`data: ${JSON.stringify(errorBody(err.message, err.type, err.code))}\n\n`);
+      this.res.end(redactorOf(secrets).redact(`data: ${JSON.stringify(errorBody(err.message, err.type, err.code))}\n\n`));
     }
-    if (exchange && t) reportStatistics(t.parts.config, exchange, err.status, undefined, undefined);
+    const reported = exchange ?? this.checked;
+    if (reported) reportStatistics(t?.parts.config ?? this.route.targets[0]!.parts.config, reported, err.status, undefined, undefined, detail);
   }
 
   private commit(): void {
@@ -463,16 +537,14 @@ class Dispatch {
   private readonly onTotalTimeout = (): void => {
     this.totalExpired = true;
     if (this.ended) return;
-    if (this.cancelQueue) {
-      this.endWithError(
-        new ProxyError(504, `no answer within ${this.b.upstream_total_timeout} ms (upstream_total_timeout)`, 'api_error', 'upstream_timeout'),
-        this.exchange,
-        undefined,
-      );
-      return;
-    }
-    if (this.exchange) this.exchange.timedOut = true;
-    this.proxyReq?.destroy(Object.assign(new Error('total time limit reached'), { code: 'ETIMEDOUT' }));
+    // An attempt on the wire has the same total clock (its UpstreamDeadlines): it ends itself, naming the limit.
+    if (this.proxyReq !== undefined && !this.proxyReq.destroyed && this.exchange?.deadlines !== undefined) return;
+    // Waiting in a queue, or between attempts.
+    this.endWithError(
+      new ProxyError(504, timeoutMessage('upstream_total_timeout', this.route.targets[0]!.parts.config), 'api_error', 'upstream_timeout'),
+      this.exchange,
+      undefined,
+    );
   };
 
   /** The client left: stop waiting, stop the upstream, give the slot back. */

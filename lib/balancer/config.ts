@@ -24,7 +24,7 @@ export interface ResolvedBalancer {
   connect_timeout: number;
   upstream_first_byte_timeout: number;
   upstream_timeout: number;
-  upstream_total_timeout: number | undefined;
+  upstream_total_timeout: number;
   hash_on: 'header' | 'messages';
   hash_on_header: string | undefined;
   hash_messages: number;
@@ -57,7 +57,7 @@ const balancerSchema = Joi.object({
     .default(['error', 'timeout', 'http_429', 'http_500', 'http_502', 'http_503', 'http_504']),
   retry_budget: ms(),
   connect_timeout: ms().default(10_000),
-  upstream_first_byte_timeout: ms().default(300_000),
+  upstream_first_byte_timeout: ms(),
   upstream_timeout: ms(),
   upstream_total_timeout: ms(),
   hash_on: Joi.string().valid('header', 'messages').default('messages'),
@@ -126,7 +126,9 @@ export function validateBalancedConfig(config: BalancedAiProxyConfig): ResolvedB
     seen.add(p.path + p.message);
     problems.push(p);
   };
-  const { error, value } = sectionSchema.validate(config, { abortEarly: false, convert: false });
+  const result = sectionSchema.validate(config, { abortEarly: false, convert: false });
+  const error = result.error;
+  const value: unknown = result.value;
   for (const d of error?.details ?? []) {
     const path = d.path.join('.') || '(config)';
     add({ path, message: `${path} ${d.message.replace(/^"[^"]*" /, '')}` });
@@ -165,11 +167,17 @@ export function validateBalancedConfig(config: BalancedAiProxyConfig): ResolvedB
   });
   if (problems.length > 0) throw new AiProxyConfigError(problems);
   const balancer = (value as { balancer: ResolvedBalancer }).balancer;
-  balancer.upstream_timeout ??= targets[0]!.config.upstream_timeout;
+  // Unset in the balancer section, a limit is the route's (with the single route's defaults).
+  const first = targets[0]!.config;
+  balancer.upstream_timeout ??= first.upstream_timeout;
+  balancer.upstream_first_byte_timeout ??= first.upstream_first_byte_timeout;
+  balancer.upstream_total_timeout ??= first.upstream_total_timeout;
   for (const t of targets) {
     if (t.max_concurrency < 0) t.max_concurrency = balancer.queue.max_concurrency;
-    // The relays name the idle limit from the target's config.
+    // The relays name the limit that ended an answer from the target's config: the balancer's limits.
     t.config.upstream_timeout = balancer.upstream_timeout;
+    t.config.upstream_first_byte_timeout = balancer.upstream_first_byte_timeout;
+    t.config.upstream_total_timeout = balancer.upstream_total_timeout;
   }
   return { targets, balancer };
 }

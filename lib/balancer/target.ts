@@ -1,37 +1,23 @@
-import type { Agent, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { applyAuthBody, queryAuthIsPerRequest, secretsOf, withAuthQuery } from '../auth';
+import type { Agent, ClientRequest, IncomingHttpHeaders } from 'node:http';
+import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from '../auth';
+import type { ContractTarget } from '../contract/request-fields';
 import type { Exchange } from '../exchange';
 import type { Observation } from '../observability/observation';
 import { getFormat, rawDialectFor, rawStreamPath } from '../formats';
 import type { Format, LlmRequest } from '../formats/format';
+import { upstreamHeaderFilter, type UpstreamHeaderFilter } from '../headers/upstream-headers';
 import { toLlmRequest } from '../llm-request';
 import { defaultAgent, proxyTarget, type UpstreamTarget } from '../proxy';
+import { hideInLogs } from '../redact';
 import type { RouteParts } from '../route-parts';
 import { Breaker } from './breaker';
 import type { ResolvedBalancer, ResolvedTarget } from './config';
 import { Limiter } from './limiter';
 
-// Hop-by-hop and framing headers of the client's request never go upstream (http-proxy drops the same).
-const notForwarded = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'expect',
-  'accept-encoding',
-  'content-type',
-  'accept',
-]);
-
 /**
- * One target at run time: its format and paths worked out once (as a single-upstream route does),
- * and its live state: breaker, concurrency limiter, requests in flight, health.
+ * One target at run time: its format, paths, field contract and header policy worked out once (as
+ * a single-upstream route does, with the same modules), and its live state: breaker, concurrency
+ * limiter, requests in flight, health.
  */
 export class TargetRuntime {
   readonly name: string;
@@ -48,6 +34,9 @@ export class TargetRuntime {
   healthy = true;
   /** A 429's Retry-After keeps the target out until then (performance.now() time). */
   pausedUntil = 0;
+  /** The row of the OpenAI field contract this target's upstream reads (`raw` is TGI or llama.cpp). */
+  private readonly contract: ContractTarget;
+  private readonly filterHeaders: UpstreamHeaderFilter;
   private readonly basePath: string;
   private readonly streamPath: string;
   private readonly pathPerRequest: boolean;
@@ -68,12 +57,15 @@ export class TargetRuntime {
     this.agent = config.agent ?? defaultAgent(this.url);
     const rawDialect = rawDialectFor(this.url.pathname, options.raw_dialect);
     this.format = getFormat(options.llama2_format);
+    this.contract = options.llama2_format === 'raw' ? rawDialect : options.llama2_format;
     this.parts = {
       config,
       format: this.format,
       ctx: { routeType: config.route_type, format: options.llama2_format, rawDialect },
       secrets: secretsOf(config.auth),
     };
+    hideInLogs(this.parts.secrets);
+    this.filterHeaders = upstreamHeaderFilter(config);
     const streamPathname = options.llama2_format === 'raw' ? rawStreamPath(this.url.pathname, rawDialect) : this.url.pathname;
     this.pathPerRequest = queryAuthIsPerRequest(config.auth);
     this.basePath = this.url.pathname + this.url.search;
@@ -92,9 +84,9 @@ export class TargetRuntime {
     return this.healthy && now >= this.pausedUntil && (this.breaker === undefined || this.breaker.allows(now));
   }
 
-  /** The client's request as this target's upstream request (throws ProxyError for a bad request). */
+  /** The client's request as this target's upstream request (throws ProxyError for a request this target cannot honour). */
   exchange(body: Record<string, unknown>, clientUrl: string | undefined, obs: Observation): Exchange {
-    const llmReq: LlmRequest = toLlmRequest(body, this.parts.config);
+    const llmReq: LlmRequest = toLlmRequest(body, this.parts.config, this.contract);
     const upstreamBody = this.format.toUpstream(llmReq, this.parts.ctx);
     applyAuthBody(upstreamBody, body, this.parts.config.auth);
     let path = llmReq.stream ? this.streamPath : this.basePath;
@@ -112,23 +104,19 @@ export class TargetRuntime {
     };
   }
 
-  /** Upstream request headers: the client's end-to-end headers, then ours, then the configured auth. */
-  headers(client: IncomingHttpHeaders, exchange: Exchange): OutgoingHttpHeaders {
-    const out: OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(client)) if (v !== undefined && !notForwarded.has(k)) out[k] = v;
-    out.host = this.url.host;
-    out['content-type'] = 'application/json';
-    out['content-length'] = exchange.payload.length;
-    if (exchange.llmReq.stream) out.accept = this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream';
-    const auth = this.parts.config.auth;
-    if (auth.header_name !== undefined && auth.header_value !== undefined) {
-      const own = client[auth.header_name.toLowerCase()];
-      if (!(auth.allow_override && own !== undefined)) {
-        for (const k of Object.keys(out)) if (k.toLowerCase() === auth.header_name.toLowerCase()) delete out[k];
-        out[auth.header_name] = auth.header_value;
-      }
-    }
-    return out;
+  /**
+   * Upstream request headers, as a single-upstream route sets them on http-proxy's request: the
+   * client's headers, then the route's header policy (`forward_headers`, hop-by-hop, Cookie, the
+   * client's Authorization), the request id and trace context, ours, and the configured auth.
+   */
+  prepare(proxyReq: ClientRequest, client: IncomingHttpHeaders, exchange: Exchange): void {
+    for (const [k, v] of Object.entries(client)) if (v !== undefined && k !== 'host') proxyReq.setHeader(k, v);
+    this.filterHeaders(proxyReq, client);
+    exchange.obs.upstreamRequest(proxyReq);
+    proxyReq.setHeader('content-type', 'application/json');
+    proxyReq.setHeader('content-length', exchange.payload.length);
+    if (exchange.llmReq.stream) proxyReq.setHeader('accept', this.format.streamFraming === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream');
+    applyAuthHeader(proxyReq, client, this.parts.config.auth);
   }
 }
 

@@ -86,11 +86,11 @@ export interface BalancerConfig {
   retry_budget?: number;
   /** Milliseconds to open a connection. Defaults to 10000. */
   connect_timeout?: number;
-  /** Milliseconds to the upstream's answer headers (cold model loads take minutes). Defaults to 300000. */
+  /** Milliseconds to the upstream's answer headers (cold model loads take minutes). Defaults to the route's `upstream_first_byte_timeout` (300000). */
   upstream_first_byte_timeout?: number;
   /** Milliseconds without a byte once the answer began. Defaults to the route's `upstream_timeout` (60000). */
   upstream_timeout?: number;
-  /** Milliseconds for the whole request, all attempts and queueing included. Defaults to none. */
+  /** Milliseconds for the whole request, all attempts and queueing included. Defaults to the route's `upstream_total_timeout` (1800000). */
   upstream_total_timeout?: number;
   /** consistent-hashing: `header` (the value of `hash_on_header`) or `messages` (the conversation's first messages). Defaults to `messages`. */
   hash_on?: 'header' | 'messages';
@@ -117,5 +117,5 @@ export interface BalancedAiProxyConfig extends Omit<AiProxyConfig, 'model'> {
 
 /** The middleware of a route with targets; `close()` stops its health checks and empties its queues. */
 export interface BalancedAiProxyMiddleware extends AiProxyMiddleware {
-  close(): void;
+  close(this: void): void;
 }
