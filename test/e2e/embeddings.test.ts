@@ -177,7 +177,7 @@ describe('llama.cpp (fake, shapes checked against the real server by test/llamac
   });
 });
 
-describe("TEI /embed (raw)", () => {
+describe('TEI /embed (raw)', () => {
   test('float: /embed is sent {inputs} only, the vectors come back in order, usage from x-compute-tokens', async () => {
     const r = await client('tei').embeddings.create({ model: 'bge-small', input: ['hello world', 'bye'], encoding_format: 'float' });
     assert.equal(tei.last().path, '/embed');

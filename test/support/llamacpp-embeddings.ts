@@ -52,9 +52,9 @@ function promptsOf(body: Json): { prompts: (string | number[])[] } | { status: n
   if (!Array.isArray(value)) return wrong;
   if (value.length === 0) return { status: 500, error: llamaError(500, '"prompt" must not be empty', 'server_error') };
   // One list of token ids is one prompt; otherwise each element is one.
-  if (value.every((t) => typeof t === 'number')) return { prompts: [value as number[]] };
+  if (value.every((t) => typeof t === 'number')) return { prompts: [value] };
   if (!value.every((p) => typeof p === 'string' || (Array.isArray(p) && p.every((t) => typeof t === 'number')))) return wrong;
-  return { prompts: value as (string | number[])[] };
+  return { prompts: value };
 }
 
 /** Handles `/embedding`, `/embeddings` and `/v1/embeddings`; `model` is what the server reports when the request names none. */
