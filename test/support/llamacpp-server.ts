@@ -1,5 +1,5 @@
 /**
- * A fake llama.cpp server (`/completion`, alias `/completions`), per wire-formats.md §3: `prompt`
+ * A fake llama.cpp server (`/completion`, alias `/completions`; embeddings in llamacpp-embeddings.ts), per wire-formats.md §3: `prompt`
  * is required (400 otherwise), `n_predict` falls back to `max_tokens`, streams are `data: {...}`
  * with a final `stop:true` event whose content is empty, and no `[DONE]`.
  *
@@ -9,6 +9,7 @@
  * announced (`closeAfter`).
  */
 import { type Exchange, type FakeUpstream, type Json, isObject, parseJsonBody, startFakeUpstream, textOf } from './fake-upstream';
+import { handleLlamaCppEmbeddings } from './llamacpp-embeddings';
 
 // The server reports the path it loaded the model from (unless started with --alias).
 const MODEL = '/models/llama-2-7b-chat.Q4_K_M.gguf';
@@ -43,6 +44,8 @@ function probabilityOf(token: string, id: number, n: number): Json {
 function handle(x: Exchange): Promise<void> | void {
   const { req, rec, b } = x;
   const close = { connection: 'close' };
+  const embeddings = rec.path === '/embedding' || rec.path === '/embeddings' || rec.path === '/v1/embeddings';
+  if (embeddings && req.method === 'POST') return handleLlamaCppEmbeddings(x, b.model ?? MODEL);
   if (rec.path !== '/completion' && rec.path !== '/completions') {
     return x.send(404, llamaError(404, 'File Not Found', 'not_found_error'), close);
   }

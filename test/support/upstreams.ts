@@ -6,5 +6,7 @@
 export * from './fake-upstream';
 export { fakeEmbedding, startOllama, type FakeOllamaOptions } from './ollama-server';
 export { startTgi } from './tgi-server';
+export { startTei, teiEmbedding, teiTokens } from './tei-server';
 export { startLlamaCpp } from './llamacpp-server';
+export { llamaCppEmbedding, llamaCppTokens } from './llamacpp-embeddings';
 export { startOpenAi, type FakeOpenAiOptions } from './openai-server';

@@ -5,11 +5,13 @@
  * - `raw`: llama.cpp's own `/completion` (the proxy renders the Llama 2 prompt);
  * - `openai`: llama.cpp's `/v1/chat/completions` and `/v1/completions` (the server renders it).
  * A recording pass-through (`/rec-raw/...`) shows exactly what the proxy sent upstream.
+ * Embeddings routes (`/<format>/v1/embeddings`: `raw` to `/embedding`, `openai` to `/v1/embeddings`)
+ * answer when the server was started with `--embeddings` (`startHarness(['--embeddings', ...])`).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { aiProxy } from '../../../lib';
+import { aiProxy, type AiProxyConfig } from '../../../lib';
 import { llama2Config, startApp, type ProxyApp } from '../../support/proxy-app';
 import { startLlamaServer, type LlamaServer } from './llama-server';
 
@@ -63,6 +65,11 @@ async function startRecorder(target: string, recorded: string[]): Promise<{ url:
   };
 }
 
+function embeddingsConfig(format: Format, upstreamUrl: string): AiProxyConfig {
+  return { route_type: 'llm/v1/embeddings', model: { provider: 'llama2', name: MODEL, options: { llama2_format: format, upstream_url: upstreamUrl } } };
+}
+
+/** Starts llama-server with `serverArgs` on top of the suite's own, and the proxy in front of it. */
 export async function startHarness(serverArgs: string[] = []): Promise<Harness> {
   const server = await startLlamaServer(serverArgs);
   const recorded: string[] = [];
@@ -75,6 +82,8 @@ export async function startHarness(serverArgs: string[] = []): Promise<Harness> 
     app.use('/openai/v1/completions', aiProxy(llama2Config('completions', 'openai', `${server.url}/v1/completions`, { name })));
     app.use('/rec-raw/v1/chat/completions', aiProxy(llama2Config('chat', 'raw', `${recorder.url}/completion`, { name })));
     app.use('/rec-raw/v1/completions', aiProxy(llama2Config('completions', 'raw', `${recorder.url}/completion`, { name })));
+    app.use('/raw/v1/embeddings', aiProxy(embeddingsConfig('raw', `${server.url}/embedding`)));
+    app.use('/openai/v1/embeddings', aiProxy(embeddingsConfig('openai', `${server.url}/v1/embeddings`)));
   });
   return {
     server,
