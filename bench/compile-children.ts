@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
-const CHILD_FILES = ['child-ipc.ts', 'payloads.ts', 'upstream.ts', 'proxies.ts'];
+const CHILD_FILES = ['child-ipc.ts', 'payloads.ts', 'upstream.ts', 'proxies.ts', 'otel-sdk.ts'];
 
 /** Transpiles the child entry points into `outDir` (CommonJS, one .js per .ts) and returns it. */
 export function compileChildren(outDir: string): string {
