@@ -2,7 +2,7 @@ import { Agent as HttpAgent, type Agent, type ClientRequest, type IncomingMessag
 import { Agent as HttpsAgent } from 'node:https';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { log } from './debug';
-import { attemptOf, dropIdleSockets, IDLE_SOCKET_MS, peerOf, shouldRetry } from './transport/stale-socket';
+import { attemptOf, dropIdleSockets, IDLE_SOCKET_MS, shouldRetry } from './transport/stale-socket';
 
 /** What the transport calls back with; the only coupling between http-proxy-middleware and the rest. */
 export interface TransportHandlers {
@@ -91,7 +91,6 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
         proxyServer.on('proxyReq', (proxyReq, req, res) => {
           const attempt = attemptOf(req);
           attempt.proxyReq = proxyReq;
-          attempt.peer = peerOf(proxyReq.socket);
           targetOf(req)?.handlers.onProxyReq(proxyReq, req, res);
         });
         proxyServer.on('proxyRes', (proxyRes, req, res) => {
@@ -108,7 +107,7 @@ function createTransport(agent: Agent, targetOf: TargetOf): Transport {
             log('retrying on a fresh connection after %s on a reused one', (err as Error & { code?: string }).code);
             attempt.retried = true;
             attempt.proxyReq = undefined;
-            dropIdleSockets(agent, attempt.peer);
+            dropIdleSockets(agent, upstream.target.hostname, upstream.target.port);
             try {
               proxyServer.web(req, res as ServerResponse, { ...sendOptions, target: upstream.target as never });
               return;

@@ -1,5 +1,4 @@
 import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 
 /**
  * How long an idle upstream connection stays in the default agents' pools, in ms. Servers close idle
@@ -18,18 +17,20 @@ export interface Attempt {
   responded: boolean;
   /** This request has already been sent a second time. */
   retried: boolean;
-  /** `address:port` of the upstream the current attempt's socket is connected to, when known. */
-  peer: string | undefined;
 }
 
-const attempts = new WeakMap<IncomingMessage, Attempt>();
+// On the request itself, not in a WeakMap: one short-lived WeakMap entry per request doubled the
+// garbage collector's share of the proxy's time in the benchmark (ephemerons are costly to collect).
+const ATTEMPT = Symbol('express-ai-proxy.attempt');
+
+type Carrier = IncomingMessage & { [ATTEMPT]?: Attempt };
 
 /** The attempt record of a request, created on first use. */
 export function attemptOf(req: IncomingMessage): Attempt {
-  let attempt = attempts.get(req);
+  let attempt = (req as Carrier)[ATTEMPT];
   if (attempt === undefined) {
-    attempt = { proxyReq: undefined, responded: false, retried: false, peer: undefined };
-    attempts.set(req, attempt);
+    attempt = { proxyReq: undefined, responded: false, retried: false };
+    (req as Carrier)[ATTEMPT] = attempt;
   }
   return attempt;
 }
@@ -49,20 +50,18 @@ export function shouldRetry(err: Error & { code?: string }, req: IncomingMessage
   return !res.headersSent && !res.destroyed && req.socket?.destroyed !== true;
 }
 
-/** `address:port` of a connected socket's far end, if it is connected. */
-export function peerOf(socket: Socket | null | undefined): string | undefined {
-  return socket?.remoteAddress !== undefined ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
-}
-
 /**
- * Closes the agent's idle connections to this peer: when the server has closed one pooled
+ * Closes the agent's idle connections to this upstream: when the server has closed one pooled
  * connection under us, its other idle ones are as suspect (llama.cpp closes each one after a
  * stream), and the retry must go out on a fresh connection, not on the next stale one. Called
- * right before the retry, in the same tick, so that the retry finds no idle socket to that peer.
+ * right before the retry, in the same tick, so that the retry finds no idle socket to that server.
+ * The pool is keyed `host:port:…` by Node's agent (`Agent.getName`), which is all we need: nothing
+ * about the socket is recorded per request.
  */
-export function dropIdleSockets(agent: Agent, peer: string | undefined): void {
-  if (peer === undefined) return;
-  for (const sockets of Object.values(agent.freeSockets)) {
-    for (const socket of [...(sockets ?? [])]) if (peerOf(socket) === peer) socket.destroy();
+export function dropIdleSockets(agent: Agent, hostname: string, port: string): void {
+  const prefix = `${hostname}:${port}:`;
+  for (const [name, sockets] of Object.entries(agent.freeSockets)) {
+    if (!name.startsWith(prefix)) continue;
+    for (const socket of [...(sockets ?? [])]) socket.destroy();
   }
 }
