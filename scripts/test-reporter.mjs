@@ -8,8 +8,13 @@
 import { relative, resolve, sep } from 'node:path';
 import { inspect } from 'node:util';
 
-/** Percent of lib/ covered, below which a run with coverage fails. */
-export const FLOOR = { lines: 91.5, branches: 88.5, functions: 80 };
+/**
+ * Percent of lib/ covered, below which a run with coverage fails. Under Node 20 the line figure moves
+ * by about ±0.3 between identical runs (the runner maps tsx's compiled offsets onto TypeScript lines,
+ * and re-export files such as lib/index.ts count as 0 % although loaded), so the floor sits 1 point
+ * below the merged tree's figures (91.3–91.7 % lines, 89.6–89.7 % branches, 84.8–85.1 % functions).
+ */
+export const FLOOR = { lines: 90.5, branches: 88.5, functions: 80 };
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, text) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
