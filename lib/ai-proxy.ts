@@ -13,6 +13,7 @@ import { getFormat, rawDialectFor, rawStreamPath } from './formats';
 import { toLlmRequest } from './llm-request';
 import { embeddingsFormat, toEmbeddingsRequest } from './embeddings';
 import { defaultAgent, proxyTarget, transportFor, type Transport, type UpstreamTarget } from './proxy';
+import { newAttempt } from './transport/stale-socket';
 import { RouteObservability, type Observation } from './observability/observation';
 import { reportRefusal, reportStatistics } from './statistics';
 import { relayJson } from './relay-json';
@@ -52,10 +53,6 @@ export function aiProxy(config: AiProxyConfig | BalancedAiProxyConfig): AiProxyM
   if (isBalancedConfig(config)) return balancedProxy(config);
   const route = new Route(validateConfig(config));
   return route.handle;
-}
-
-function upstreamOf(req: IncomingMessage): UpstreamTarget | undefined {
-  return exchangeOf(req)?.upstream;
 }
 
 /** The client went away before its answer was complete: stop the upstream work at once. */
@@ -107,7 +104,7 @@ class Route {
       target: proxyTarget(url),
       handlers: { onProxyReq: this.onProxyReq, onProxyRes: this.onProxyRes, onError: this.onError },
     };
-    this.transport = transportFor(config.agent ?? defaultAgent(url), upstreamOf);
+    this.transport = transportFor(config.agent ?? defaultAgent(url), exchangeOf);
     this.observability = new RouteObservability(config, url);
     this.pathAdvice = upstreamPathAdvice(config);
     if (this.pathAdvice) log('config warning: %s', this.pathAdvice);
@@ -170,6 +167,7 @@ class Route {
         proxyReq: undefined,
         timedOut: false,
         clientGone: false,
+        attempt: newAttempt(),
         obs,
       };
       attachExchange(req, exchange);

@@ -3,6 +3,7 @@ import type { UpstreamDeadlines } from './deadlines/upstream-deadlines';
 import type { LlmRequest } from './formats/format';
 import type { Observation } from './observability/observation';
 import type { UpstreamTarget } from './proxy';
+import type { Attempt } from './transport/stale-socket';
 import type { BalanceStatistics } from './types';
 
 /** What one request carries from body parsing to the end of the answer. */
@@ -23,6 +24,8 @@ export interface Exchange {
   clientGone: boolean;
   /** Request id, timings and observers of this request. */
   obs: Observation;
+  /** The transport's record of the upstream attempt (the stale-socket retry). */
+  attempt: Attempt;
   /** Set by a balanced route (lib/balancer): which target served, for the statistics. */
   balance?: BalanceStatistics;
 }

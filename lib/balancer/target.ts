@@ -2,6 +2,7 @@ import type { Agent, ClientRequest, IncomingHttpHeaders } from 'node:http';
 import { applyAuthBody, applyAuthHeader, queryAuthIsPerRequest, secretsOf, withAuthQuery } from '../auth';
 import type { ContractTarget } from '../contract/request-fields';
 import type { Exchange } from '../exchange';
+import { newAttempt } from '../transport/stale-socket';
 import type { Observation } from '../observability/observation';
 import { getFormat, rawDialectFor, rawStreamPath } from '../formats';
 import type { Format, LlmRequest } from '../formats/format';
@@ -101,6 +102,8 @@ export class TargetRuntime {
       proxyReq: undefined,
       timedOut: false,
       clientGone: false,
+      // Unused here (the balancer sends its own requests and fails over instead), but part of an exchange.
+      attempt: newAttempt(),
     };
   }
 

@@ -19,20 +19,9 @@ export interface Attempt {
   retried: boolean;
 }
 
-// On the request itself, not in a WeakMap: one short-lived WeakMap entry per request doubled the
-// garbage collector's share of the proxy's time in the benchmark (ephemerons are costly to collect).
-const ATTEMPT = Symbol('express-ai-proxy.attempt');
-
-type Carrier = IncomingMessage & { [ATTEMPT]?: Attempt };
-
-/** The attempt record of a request, created on first use. */
-export function attemptOf(req: IncomingMessage): Attempt {
-  let attempt = (req as Carrier)[ATTEMPT];
-  if (attempt === undefined) {
-    attempt = { proxyReq: undefined, responded: false, retried: false };
-    (req as Carrier)[ATTEMPT] = attempt;
-  }
-  return attempt;
+/** A fresh attempt record, made with the request's other state (see `TransportRequest`). */
+export function newAttempt(): Attempt {
+  return { proxyReq: undefined, responded: false, retried: false };
 }
 
 /**

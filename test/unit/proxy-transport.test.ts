@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { transportFor, type TargetOf } from '../../lib/proxy';
+import { newAttempt } from '../../lib/transport/stale-socket';
 
 const servers: Server[] = [];
 after(() => servers.forEach((s) => s.close()));
@@ -38,12 +39,15 @@ test('a next() that throws: the route answers through its onError handler, no un
     // The first lookup (http-proxy-middleware's router) fails, so it calls next(err).
     if (calls++ === 0) throw new Error('no target');
     return {
-      target: { protocol: 'http:', host: '127.0.0.1', hostname: '127.0.0.1', port: '9', path: '/' },
-      handlers: {
-        onProxyReq: () => undefined,
-        onProxyRes: () => undefined,
-        onError: (err: Error, _req: IncomingMessage, res: ServerResponse) => {
-          res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: err.message } }));
+      attempt: newAttempt(),
+      upstream: {
+        target: { protocol: 'http:', host: '127.0.0.1', hostname: '127.0.0.1', port: '9', path: '/' },
+        handlers: {
+          onProxyReq: () => undefined,
+          onProxyRes: () => undefined,
+          onError: (err: Error, _req: IncomingMessage, res: ServerResponse) => {
+            res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: err.message } }));
+          },
         },
       },
     };
