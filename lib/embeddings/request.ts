@@ -25,6 +25,7 @@ export function toEmbeddingsRequest(body: Record<string, unknown>, config: Resol
           `"${key}" is not supported by this ${config.model.options.llama2_format} embeddings upstream`,
           'invalid_request_error',
           'unsupported_parameter',
+          key,
         );
       }
     }
@@ -41,6 +42,7 @@ export function toEmbeddingsRequest(body: Record<string, unknown>, config: Resol
         '"dimensions" is not supported by this raw embeddings upstream (llama.cpp / TEI return the model\'s full size)',
         'invalid_request_error',
         'unsupported_parameter',
+        'dimensions',
       );
     }
     embedding.dimensions = dimensions;

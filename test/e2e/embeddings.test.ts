@@ -87,6 +87,7 @@ describe('ollama /api/embed', () => {
       /"user" is not supported by this ollama embeddings upstream/,
     );
     assert.equal(e.code, 'unsupported_parameter');
+    assert.equal(e.param, 'user');
     assertOpenAiError(await post(`${proxy.url}/ollama`, { input: [1, 2, 3] }), 400, /expects "input": a string or a non-empty array of strings/);
     assertOpenAiError(await post(`${proxy.url}/ollama`, { input: [] }), 400, /expects "input"/);
     assertOpenAiError(await post(`${proxy.url}/ollama`, { input: 'hi', encoding_format: 'int8' }), 400, /"encoding_format" must be "float" or "base64"/);
@@ -168,12 +169,14 @@ describe('llama.cpp (fake, shapes checked against the real server by test/llamac
     assert.doesNotThrow(() => aiProxy(embeddingsConfig('raw', 'http://127.0.0.1:1/embed')));
   });
 
-  test('raw: dimensions is a 400', async () => {
-    assertOpenAiError(
+  test('raw: dimensions is a 400 naming it', async () => {
+    const e = assertOpenAiError(
       await post(`${proxy.url}/llamacpp`, { input: 'hi', dimensions: 3 }),
       400,
       /"dimensions" is not supported by this raw embeddings upstream/,
     );
+    assert.equal(e.code, 'unsupported_parameter');
+    assert.equal(e.param, 'dimensions');
   });
 });
 

@@ -67,7 +67,11 @@ export function completionsBody(extra: Record<string, unknown> = {}): Record<str
  * Asserts an answer is an OpenAI-shaped error `{"error":{"message","type","code"}}` with this
  * status (and message, when given); returns the error object.
  */
-export function assertOpenAiError(r: HttpResult, status: number, message?: string | RegExp): { message: string; type: string; code: string | null } {
+export function assertOpenAiError(
+  r: HttpResult,
+  status: number,
+  message?: string | RegExp,
+): { message: string; type: string; code: string | null; param?: string | null } {
   assert.equal(r.status, status, `expected HTTP ${status}, got ${r.status}: ${r.text.slice(0, 300)}`);
   assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
   const e = r.json?.error;
