@@ -174,7 +174,8 @@ class Route {
       // http-proxy skips its proxyReq hook (where the body is written) when `Expect` is set;
       // Node has already answered 100-continue to the client.
       delete req.headers.expect;
-      res.once('close', abortUpstreamIfUnfinished);
+      // `on`, not `once`: 'close' comes once, and `once` allocates a wrapper on every request.
+      res.on('close', abortUpstreamIfUnfinished);
       this.transport(req, res, next);
     } catch (err) {
       this.fail(res, err, obs, body);
@@ -217,7 +218,7 @@ class Route {
     if (proxyReq.path !== exchange.path) proxyReq.path = exchange.path;
     this.filterHeaders(proxyReq, req.headers);
     // Node reports a 101 as `upgrade`, not `response`: unanswered, the request would hang.
-    proxyReq.once('upgrade', (proxyRes: IncomingMessage, socket: Socket) => {
+    proxyReq.on('upgrade', (proxyRes: IncomingMessage, socket: Socket) => {
       socket.destroy();
       this.refuseStatus(res, exchange, proxyRes.statusCode);
     });

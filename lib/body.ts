@@ -44,7 +44,10 @@ export function readJsonBody(req: RequestWithBody, limit: number, timeoutMs?: nu
       chunks.push(chunk);
     };
     const onEnd = () => {
-      cleanup();
+      // Read to the end: 'data' and 'end' cannot come again, and a late 'error' finds the promise
+      // settled, so the listeners stay (removing three costs measurable time per request).
+      if (decoder) cleanup();
+      else if (timer !== undefined) clearTimeout(timer);
       try {
         resolve(parseObject(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
       } catch (err) {

@@ -20,13 +20,15 @@ export function relayJson(
   failUpstream: (res: ServerResponse, exchange: Exchange, err: Error) => void,
 ): void {
   readUpstreamBody(proxyRes, parts.config.max_response_body_size, (err, text) => {
-    exchange.obs.upstreamEnded(res);
+    // The answer's own headers carry Server-Timing (one header operation, not two); error answers set it here.
+    exchange.obs.upstreamDone();
     if (err) {
       failUpstream(res, exchange, err);
       return;
     }
     const status = proxyRes.statusCode ?? 502;
     if (status < 200 || status >= 300) {
+      exchange.obs.setServerTiming(res);
       const retryAfter = proxyRes.headers['retry-after'];
       const headers = retryAfter ? { 'retry-after': safeHeaderValue(String(retryAfter)), ...modelHeader(parts, exchange) } : modelHeader(parts, exchange);
       sendError(res, upstreamError(status, proxyRes.headers['content-type'], text, parts.secrets), headers, parts.secrets);
@@ -44,6 +46,7 @@ function answer(res: ServerResponse, exchange: Exchange, parts: RouteParts, text
   } catch (err) {
     const message = err instanceof UpstreamFormatError ? err.message : 'the upstream answer could not be converted';
     const code = err instanceof IncompleteUpstreamAnswerError ? IncompleteUpstreamAnswerError.code : 'bad_upstream_response';
+    exchange.obs.setServerTiming(res);
     sendError(res, new ProxyError(502, redact(message, parts.secrets), 'api_error', code), modelHeader(parts, exchange), parts.secrets);
     reportStatistics(parts.config, exchange, 502, undefined, undefined, { upstreamStatus: proxyRes.statusCode });
     return;

@@ -37,7 +37,16 @@ export function reportStatistics(
 ): void {
   const obs = exchange.obs;
   if (obs.ended) return;
-  const outcome = outcomeOf({ status, refused: false, clientGone: exchange.clientGone, timedOut: exchange.timedOut, ...detail });
+  // Named fields, not a spread of `detail`: one object shape on every request.
+  const outcome = outcomeOf({
+    status,
+    refused: false,
+    clientGone: exchange.clientGone,
+    timedOut: exchange.timedOut,
+    streamEnd: detail.streamEnd,
+    upstreamCut: detail.upstreamCut,
+    finishReason: detail.finishReason,
+  });
   const stats = buildStatistics(config, obs, exchange.llmReq.model, exchange.llmReq.stream, status, outcome, usage, detail);
   // A balanced route (lib/balancer) names the target that served, the ones tried, retries and time queued.
   if (exchange.balance !== undefined) Object.assign(stats, exchange.balance);

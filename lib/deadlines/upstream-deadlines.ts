@@ -23,8 +23,14 @@ export interface UpstreamLimits {
 export class UpstreamDeadlines {
   /** The limit that expired, if one did. */
   expired: UpstreamLimit | undefined;
-  private firstByte: NodeJS.Timeout | undefined;
-  private total: NodeJS.Timeout | undefined;
+  /**
+   * One timer serves the first-byte and total clocks (a timer costs measurable time per request):
+   * it is armed for the nearer of the two, and when it fires after the answer has begun, it is
+   * armed again for what remains of the total. Most requests end before it ever fires.
+   */
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sentAt = performance.now();
+  private answered = false;
   private idleArmed = false;
 
   constructor(
@@ -32,17 +38,14 @@ export class UpstreamDeadlines {
     private readonly limits: UpstreamLimits,
     private readonly onExpire: (limit: UpstreamLimit) => void,
   ) {
-    this.firstByte = setTimeout(this.expire, limits.upstream_first_byte_timeout, 'upstream_first_byte_timeout');
-    this.total = setTimeout(this.expire, limits.upstream_total_timeout, 'upstream_total_timeout');
-    proxyReq.once('close', this.clear);
+    this.timer = setTimeout(this.tick, Math.min(limits.upstream_first_byte_timeout, limits.upstream_total_timeout));
+    // 'close' comes once; `on` spares the wrapper `once` makes.
+    proxyReq.on('close', this.clear);
   }
 
   /** The answer's headers arrived: from now on silence is measured by `upstream_timeout`. */
   started(): void {
-    if (this.firstByte !== undefined) {
-      clearTimeout(this.firstByte);
-      this.firstByte = undefined;
-    }
+    this.answered = true;
     if (this.expired !== undefined || this.proxyReq.destroyed) return;
     this.idleArmed = true;
     this.proxyReq.setTimeout(this.limits.upstream_timeout, this.onIdle);
@@ -62,20 +65,29 @@ export class UpstreamDeadlines {
     this.expire('upstream_timeout');
   };
 
-  private readonly expire = (limit: UpstreamLimit): void => {
+  /** The timer fired: a clock has run out, or (the answer having begun) the total clock goes on. */
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    if (this.expired !== undefined) return;
+    const elapsed = performance.now() - this.sentAt;
+    const { upstream_first_byte_timeout: firstByte, upstream_total_timeout: total } = this.limits;
+    if (!this.answered && elapsed >= firstByte) this.expire('upstream_first_byte_timeout');
+    else if (elapsed >= total) this.expire('upstream_total_timeout');
+    else this.timer = setTimeout(this.tick, Math.max(1, (this.answered ? total : Math.min(firstByte, total)) - elapsed));
+  };
+
+  private expire(limit: UpstreamLimit): void {
     if (this.expired !== undefined) return;
     this.expired = limit;
     this.clear();
     this.onExpire(limit);
     this.proxyReq.destroy(Object.assign(new Error(`upstream timed out (${limit})`), { code: 'ETIMEDOUT' }));
-  };
+  }
 
   /** The exchange is over: no clock may fire any more. */
   readonly clear = (): void => {
-    if (this.firstByte !== undefined) clearTimeout(this.firstByte);
-    if (this.total !== undefined) clearTimeout(this.total);
-    this.firstByte = undefined;
-    this.total = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   };
 }
 

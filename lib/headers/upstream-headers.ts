@@ -54,14 +54,20 @@ export function droppedHeaders(config: Pick<ResolvedConfig, 'auth' | 'forward_he
 /** The route's upstream header policy (see the README's "Failure behaviour" and "Requests"). */
 export function upstreamHeaderFilter(config: Pick<ResolvedConfig, 'auth' | 'forward_headers'>): UpstreamHeaderFilter {
   const drop = droppedHeaders(config);
+  // Both routes set the re-serialised body's own Content-Length right after: setting replaces the
+  // client's, so removing it first would be one more header operation for nothing.
+  drop.delete('content-length');
   return (proxyReq, clientHeaders) => {
-    for (const name of proxyReq.getHeaderNames()) if (drop.has(name)) proxyReq.removeHeader(name);
+    // The upstream request's headers are the client's (plus Host): walking the client's object finds
+    // the same names without building the request's list of names on every request.
+    for (const name in clientHeaders) if (drop.has(name)) proxyReq.removeHeader(name);
     // `Connection: close, x-foo` makes x-foo hop-by-hop too.
     const connection = clientHeaders.connection;
     if (connection === undefined) return;
     for (const token of connection.split(',')) {
       const name = token.trim().toLowerCase();
-      if (name !== '') proxyReq.removeHeader(name);
+      // Only a header the client sent can be on the upstream request (`keep-alive`, `close` are not).
+      if (name !== '' && !drop.has(name) && clientHeaders[name] !== undefined) proxyReq.removeHeader(name);
     }
   };
 }

@@ -101,7 +101,12 @@ export class Observation {
     if (streaming && this.route.serverTiming && !res.headersSent) res.setHeader('server-timing', serverTiming(this.timings, now));
   }
 
-  /** The upstream's whole (non-streamed) answer has been read, or reading it failed. */
+  /** The upstream's whole (non-streamed) answer has been read, or reading it failed: the clock only. */
+  upstreamDone(): void {
+    this.timings.upstreamEndAt ??= performance.now();
+  }
+
+  /** The upstream exchange is over and the proxy answers with an error: `Server-Timing` is set for it. */
   upstreamEnded(res: ServerResponse): void {
     const now = performance.now();
     this.timings.upstreamEndAt ??= now;

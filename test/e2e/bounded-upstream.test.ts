@@ -30,6 +30,11 @@ before(async () => {
     app.use('/llamacpp', aiProxy(llama2Config('chat', 'raw', `${up.url}/completion`, quick)));
     app.use('/openai', aiProxy(llama2Config('chat', 'openai', `${up.url}/v1/chat/completions`, quick)));
     app.use('/tgi', aiProxy(llama2Config('chat', 'raw', `${up.url}/generate`, quick)));
+    // The total limit beyond the first-byte one: the clock must go on once the answer has begun.
+    app.use(
+      '/long-total',
+      aiProxy(llama2Config('chat', 'ollama', `${up.url}/api/chat`, { upstream_timeout: 300, upstream_first_byte_timeout: 200, upstream_total_timeout: 700 })),
+    );
     app.use('/no-answer', aiProxy(llama2Config('chat', 'ollama', `${up.url}/api/chat`, { upstream_first_byte_timeout: 300 })));
     app.use('/cold', aiProxy(llama2Config('chat', 'ollama', `${up.url}/api/chat`, { upstream_timeout: 200, upstream_first_byte_timeout: 3000 })));
     app.use('/slow-client', aiProxy(llama2Config('chat', 'ollama', `${up.url}/api/chat`, { upstream_timeout: 300, client_write_timeout: 3000 })));
@@ -163,6 +168,21 @@ describe('time limits', () => {
     const r = await post(`${proxy.url}/ollama`, chatBody());
     assertOpenAiError(r, 504, /upstream_total_timeout/);
     assert.equal(r.json.error.code, 'upstream_timeout');
+  });
+
+  test('a total limit longer than the first-byte one still ends a stream that started in time and drips', async () => {
+    up.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(OLLAMA_LINE('Hi'));
+      const t = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(t));
+    });
+    const started = Date.now();
+    const r = await post(`${proxy.url}/long-total`, chatBody({ stream: true }));
+    const e = lastError(r.text);
+    assert.match(e.message, /upstream_total_timeout/);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 650 && elapsed < 2000, `ended after ${elapsed} ms`);
   });
 
   test('no answer at all → 504 at upstream_first_byte_timeout', async () => {
