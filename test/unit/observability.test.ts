@@ -9,6 +9,16 @@ import { serverTiming } from '../../lib/observability/server-timing';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+test('request ids made by the proxy: UUID-shaped and never twice the same', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 10_000; i++) {
+    const id = requestIdOf({});
+    assert.match(id, UUID);
+    assert.ok(!seen.has(id), id);
+    seen.add(id);
+  }
+});
+
 test('request ids: safe ones kept, others replaced by a UUID', () => {
   assert.equal(requestIdOf({ 'x-request-id': 'abc-123_X.y:z@h/+=' }), 'abc-123_X.y:z@h/+=');
   assert.equal(requestIdOf({ 'x-request-id': 'x'.repeat(128) }), 'x'.repeat(128));
