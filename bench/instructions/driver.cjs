@@ -5,6 +5,7 @@ const { execFileSync } = require('node:child_process');
 const [port, pid, warm, n] = process.argv.slice(2, 6).map(Number);
 const stream = process.argv[6] === 'stream';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+// The bench's request (bench/payloads.ts, `chatRequestBody`), repeated: this file runs on plain node, without tsx.
 const body = Buffer.from(
   JSON.stringify({
     model: 'llama2',

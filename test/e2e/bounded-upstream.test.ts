@@ -142,14 +142,17 @@ describe('after the final event the upstream is not read any more', () => {
   }
 });
 
+/** An Ollama stream that starts at once, then drips a space every 50 ms and never ends. */
+function startThenDrip(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  res.write(OLLAMA_LINE('Hi'));
+  const t = setInterval(() => res.write(' '), 50);
+  res.on('close', () => clearInterval(t));
+}
+
 describe('time limits', () => {
   test('a stream dripping a byte every 50 ms ends at upstream_total_timeout', async () => {
-    up.handle((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      res.write(OLLAMA_LINE('Hi'));
-      const t = setInterval(() => res.write(' '), 50);
-      res.on('close', () => clearInterval(t));
-    });
+    up.handle(startThenDrip);
     const started = Date.now();
     const r = await post(`${proxy.url}/ollama`, chatBody({ stream: true }));
     const e = lastError(r.text);
@@ -171,12 +174,7 @@ describe('time limits', () => {
   });
 
   test('a total limit longer than the first-byte one still ends a stream that started in time and drips', async () => {
-    up.handle((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      res.write(OLLAMA_LINE('Hi'));
-      const t = setInterval(() => res.write(' '), 50);
-      res.on('close', () => clearInterval(t));
-    });
+    up.handle(startThenDrip);
     const started = Date.now();
     const r = await post(`${proxy.url}/long-total`, chatBody({ stream: true }));
     const e = lastError(r.text);
