@@ -19,6 +19,11 @@ test('request ids made by the proxy: UUID-shaped and never twice the same', () =
   }
 });
 
+test('request ids made by the proxy do not count: consecutive ones do not tell how many requests came between', () => {
+  const tails = Array.from({ length: 100 }, () => parseInt(requestIdOf({}).slice(24), 16));
+  for (let i = 1; i < tails.length; i++) assert.notEqual(Math.abs(tails[i]! - tails[i - 1]!), 1, `ids ${i - 1} and ${i} are consecutive numbers`);
+});
+
 test('request ids: safe ones kept, others replaced by a UUID', () => {
   assert.equal(requestIdOf({ 'x-request-id': 'abc-123_X.y:z@h/+=' }), 'abc-123_X.y:z@h/+=');
   assert.equal(requestIdOf({ 'x-request-id': 'x'.repeat(128) }), 'x'.repeat(128));
