@@ -336,6 +336,13 @@ describe('Server-Timing', () => {
     assert.match((await post(`${proxy.url}/s`, chatBody())).headers.get('server-timing') ?? '', timing);
   });
 
+  test('an answer that cannot be converted (502) carries it too', async () => {
+    ollama.set({ fault: { kind: 'garbage' } });
+    const r = await post(`${proxy.url}/s`, chatBody());
+    assert.equal(r.status, 502);
+    assert.match(r.headers.get('server-timing') ?? '', timing);
+  });
+
   test('streams: the figures known when the headers leave, upstream until its headers', async () => {
     const r = await post(`${proxy.url}/s`, chatBody({ stream: true }));
     assert.match(r.headers.get('server-timing') ?? '', /^aiproxy;dur=[\d.]+, upstream;dur=[\d.]+;desc="headers"$/);
