@@ -67,7 +67,7 @@ export function upstreamHeaderFilter(config: Pick<ResolvedConfig, 'auth' | 'forw
     for (const token of connection.split(',')) {
       const name = token.trim().toLowerCase();
       // Only a header the client sent can be on the upstream request (`keep-alive`, `close` are not).
-      if (name !== '' && !drop.has(name) && clientHeaders[name] !== undefined) proxyReq.removeHeader(name);
+      if (name !== '' && !drop.has(name) && Object.hasOwn(clientHeaders, name)) proxyReq.removeHeader(name);
     }
   };
 }
