@@ -22,7 +22,9 @@ export class LastHit<V, C extends string | number = string> {
 
   get(a: string, b: string, c: C, d: string): V {
     if (this.value !== undefined && a === this.a && b === this.b && c === this.c && d === this.d) return this.value;
-    const key = `${a}\0${b}\0${c}\0${d}`;
+    // Lengths first: a client's model name may hold any character, separators included, and two
+    // combinations must never share a key.
+    const key = `${a.length}:${a}${b.length}:${b}${String(c).length}:${c}${d}`;
     let value = this.byKey.get(key);
     if (value === undefined) {
       value = this.make(a, b, c, d);

@@ -4,6 +4,7 @@ import { AiProxyConfigError, validateConfig } from '../../lib';
 import { BoundedLabel } from '../../lib/observability/bounded-labels';
 import { loadPeer } from '../../lib/observability/peer';
 import { outcomeOf } from '../../lib/observability/outcome';
+import { LastHit } from '../../lib/observability/last-hit';
 import { requestIdOf } from '../../lib/observability/request-id';
 import { serverTiming } from '../../lib/observability/server-timing';
 
@@ -113,4 +114,13 @@ test('observability config: defaults and problems named by path', () => {
       return true;
     },
   );
+});
+
+test('label combinations never share a cached value, whatever characters a client puts in its model name', () => {
+  const cache = new LastHit((a, b, c: string, d) => [a, b, c, d].join('|'), 10);
+  assert.equal(cache.get('a\0b', 'c', 'x', ''), 'a\0b|c|x|');
+  assert.equal(cache.get('a', 'b\0c', 'x', ''), 'a|b\0c|x|');
+  assert.equal(cache.get('a\0b', 'c', 'x', ''), 'a\0b|c|x|');
+  assert.equal(cache.get('1:a', 'b', 'x', ''), '1:a|b|x|');
+  assert.equal(cache.get('1', 'a', 'b', 'x'), '1|a|b|x');
 });
