@@ -198,9 +198,8 @@ class Route {
 
   private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
-    if (!exchange) return;
-    if (exchange.clientGone) {
-      // The client left while we were still connecting: no answer is wanted any more.
+    if (!exchange || exchange.clientGone) {
+      // The client left while we were still connecting: no answer is wanted any more (and no body is sent).
       proxyReq.destroy();
       return;
     }
@@ -230,7 +229,8 @@ class Route {
     exchange.deadlines = new UpstreamDeadlines(proxyReq, this.config, () => {
       exchange.timedOut = true;
     });
-    proxyReq.write(exchange.payload);
+    // The transport pipes nothing into the upstream request (lib/proxy.ts): the body ends it.
+    proxyReq.end(exchange.payload);
   }
 
   /** An upstream status that is not a final 2xx/4xx/5xx answer cannot be relayed (Node may even throw on it). */

@@ -3,18 +3,20 @@
 # requests per second on a shared virtual machine, the count barely moves between runs (±1 %),
 # so two builds can be compared a few per cent apart. Needs valgrind; about a minute a run.
 #
-#   bench/instructions/run.sh <tree with dist/ and node_modules/> [warm=4000] [n=1000] [json|stream]
+#   bench/instructions/run.sh <tree with dist/ and node_modules/> [warm=4000] [n=1000] [json|stream] [what=plain]
 #
+# `what`: plain (aiProxy), passthrough (the bench's Express + http-proxy-middleware floor), metrics
+# (with aiProxyMetrics()) or tracing (with the bench's OpenTelemetry SDK, exporters that drop).
 # Prints the instructions per request of the main thread (01: JavaScript, the event loop) and of
 # the others (V8's compiler and garbage-collector helpers). Run `npm run build` in the tree first.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$1" && pwd); warm=${2:-4000}; n=${3:-1000}; mode=${4:-json}
+root=$(cd "$1" && pwd); warm=${2:-4000}; n=${3:-1000}; mode=${4:-json}; what=${5:-plain}
 up=$((20000 + RANDOM % 10000)); port=$((30000 + RANDOM % 10000))
 out=$(mktemp -d)
 node "$here/upstream.cjs" $up & upid=$!
 valgrind --tool=callgrind --callgrind-out-file=$out/cg.%p --dump-instr=no --collect-jumps=no --separate-threads=yes \
-  node "$here/proxy.cjs" "$root" $up $port 2>$out/valgrind.log & vpid=$!
+  node "$here/proxy.cjs" "$root" $up $port $what 2>$out/valgrind.log & vpid=$!
 node "$here/driver.cjs" $port $vpid $warm $n $mode >/dev/null
 kill $vpid $upid; wait $vpid 2>/dev/null || true
 main=0; others=0
@@ -22,5 +24,5 @@ for f in $out/cg.$vpid.1-*; do
   ir=$(grep -m1 '^summary:\|^totals:' "$f" | awk '{print $2}')
   if [[ $f == *-01 ]]; then main=$ir; else others=$((others + ir)); fi
 done
-echo "$(basename "$root") $mode: $((main / n)) instructions a request on the main thread, $((others / n)) on the others"
+echo "$(basename "$root") $mode $what: $((main / n)) instructions a request on the main thread, $((others / n)) on the others"
 rm -rf "$out"
