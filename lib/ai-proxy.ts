@@ -199,7 +199,8 @@ class Route {
   private readonly onProxyReq = (proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void => {
     const exchange = exchangeOf(req);
     if (!exchange || exchange.clientGone) {
-      // The client left while we were still connecting: no answer is wanted any more (and no body is sent).
+      // The client left while we were still connecting (or, never expected, the request has no state):
+      // nothing is sent, and the request is not left open waiting for a body.
       proxyReq.destroy();
       return;
     }

@@ -7,6 +7,11 @@ const path = require('node:path');
 const [root, upstreamPort, port, what = 'plain'] = process.argv.slice(2);
 const express = require(path.join(root, 'node_modules/express'));
 const upstream = `http://127.0.0.1:${upstreamPort}`;
+if (!['plain', 'passthrough', 'metrics', 'tracing'].includes(what)) {
+  // A mistyped server would otherwise be counted, and labelled, as something it is not.
+  console.error(`unknown server "${what}": plain, passthrough, metrics or tracing`);
+  process.exit(2);
+}
 
 function handler() {
   if (what === 'passthrough') {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Instructions the proxy's CPU executes per request, counted by valgrind's callgrind: unlike
-# requests per second on a shared virtual machine, the count barely moves between runs (±1 %),
-# so two builds can be compared a few per cent apart. Needs valgrind; about a minute a run.
+# requests per second on a shared virtual machine, the main thread's count moves by ±2–4 % between
+# runs, so two builds can be compared a few per cent apart (run each several times). Needs
+# valgrind; about a minute a run.
 #
 #   bench/instructions/run.sh <tree with dist/ and node_modules/> [warm=4000] [n=1000] [json|stream] [what=plain]
 #
@@ -12,6 +13,7 @@
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$1" && pwd); warm=${2:-4000}; n=${3:-1000}; mode=${4:-json}; what=${5:-plain}
+case $what in plain | passthrough | metrics | tracing) ;; *) echo "unknown server '$what': plain, passthrough, metrics or tracing" >&2; exit 2 ;; esac
 up=$((20000 + RANDOM % 10000)); port=$((30000 + RANDOM % 10000))
 out=$(mktemp -d)
 node "$here/upstream.cjs" $up & upid=$!
