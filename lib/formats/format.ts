@@ -113,9 +113,10 @@ export interface Format {
    */
   fromStreamMessage(message: unknown, req: LlmRequest, ctx: FormatContext, state: StreamState): StreamEvent[];
   /**
-   * Optional fast path for the commonest stream line: the text it carries when the raw line is
-   * an ordinary content line of exactly the expected shape, else undefined (the line is then
-   * parsed and passed to `fromStreamMessage`). Must never accept a line it would read differently.
+   * Optional fast path for the commonest stream line: the text it carries, as the JSON string
+   * literal `JSON.stringify` would make of it, when the raw line is an ordinary content line of
+   * exactly the expected shape, else undefined (the line is then parsed and passed to
+   * `fromStreamMessage`). Must never accept a line it would read differently.
    */
-  fastStreamText?(line: string, req: LlmRequest): string | undefined;
+  fastStreamJson?(line: string, req: LlmRequest): string | undefined;
 }

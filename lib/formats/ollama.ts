@@ -1,7 +1,7 @@
 import { IncompleteUpstreamAnswerError, UpstreamFormatError } from '../errors';
 import type { Completion } from '../openai-types';
 import { buildCompletion, createdFrom, makeUsage } from './completion';
-import { ollamaFastText } from './ollama-fast-line';
+import { ollamaFastJson } from './ollama-fast-line';
 import { finishEvent, mapFinishReason } from './finish-reason';
 import type { Format, FormatContext, LlmRequest, StreamEvent, StreamState } from './format';
 import { ollamaChatEvents, readLogprobs, readOllamaToolCalls, readThinking, type OpenAiToolCall } from './ollama-answer';
@@ -91,6 +91,6 @@ export const ollamaFormat: Format = {
   toUpstream: (req: LlmRequest) => (req.kind === 'chat' ? toOllamaChat(req) : toOllamaGenerate(req)),
   fromUpstream: fromOllama,
   streamFraming: 'ndjson',
-  fastStreamText: (line: string, req: LlmRequest) => ollamaFastText(line, req.kind === 'chat'),
+  fastStreamJson: (line: string, req: LlmRequest) => ollamaFastJson(line, req.kind === 'chat'),
   fromStreamMessage: (message: unknown, _req: LlmRequest, _ctx: FormatContext, _state: StreamState) => fromOllamaStreamLine(message),
 };

@@ -7,6 +7,7 @@ const NON_WHITESPACE = /\S/;
 export class NdjsonParser {
   /** Takes one line (without its line end); returns the message text it holds, if any. */
   push(line: string): string | undefined {
-    return NON_WHITESPACE.test(line) ? line : undefined;
+    // Nearly every line starts with its object's brace: no need to look further.
+    return line.charCodeAt(0) === 0x7b /* { */ || NON_WHITESPACE.test(line) ? line : undefined;
   }
 }

@@ -46,6 +46,7 @@ export class OpenAiSseWriter {
   private readonly object: 'chat.completion.chunk' | 'text_completion';
   /** Frame text before / after the JSON string of a text piece (built once: one stringify a piece). */
   private readonly textPrefix: string;
+  private readonly firstTextPrefix: string;
   private readonly textSuffix: string;
   private roleSent = false;
   /** Tool calls streamed so far: the next one's `index`, and whether the finish reason is `tool_calls`. */
@@ -60,6 +61,8 @@ export class OpenAiSseWriter {
       `"model":${JSON.stringify(opts.model)},"choices":[{"index":0,`;
     const tail = `"logprobs":null,"finish_reason":null}]${opts.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.textPrefix = chat ? `${head}"delta":{"content":` : `${head}"text":`;
+    // The first chunk of a chat answer also carries the role.
+    this.firstTextPrefix = chat ? `${head}"delta":{"role":"assistant","content":` : this.textPrefix;
     this.textSuffix = chat ? `},${tail}` : `,${tail}`;
   }
 
@@ -104,15 +107,20 @@ export class OpenAiSseWriter {
 
   /** The frame for a piece of text ('' for an empty piece). */
   text(text: string): string {
+    return this.textJson(JSON.stringify(text));
+  }
+
+  /** The frame for a piece of text given as its JSON string literal (what `JSON.stringify` makes of it). */
+  textJson(json: string): string {
     if (this.outcome !== undefined) return '';
     // Empty pieces (Ollama's final line, llama.cpp's last event) carry nothing for the client.
-    if (text.length === 0) return '';
+    if (json.length === 2) return '';
     this.markContent();
-    if (this.opts.kind === 'chat' && !this.roleSent) {
+    if (!this.roleSent) {
       this.roleSent = true;
-      return this.chatChunk({ role: 'assistant', content: text }, null);
+      return this.firstTextPrefix + json + this.textSuffix;
     }
-    return this.textPrefix + JSON.stringify(text) + this.textSuffix;
+    return this.textPrefix + json + this.textSuffix;
   }
 
   /**

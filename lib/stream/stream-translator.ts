@@ -145,10 +145,10 @@ export class StreamTranslator {
         const message = this.sse.push(line);
         if (message) this.sseMessage(message);
       } else if (this.ndjson!.push(line) !== undefined) {
-        const text = this.format.fastStreamText?.(line, this.req);
-        if (text !== undefined) {
+        const json = this.format.fastStreamJson?.(line, this.req);
+        if (json !== undefined) {
           this.messages++;
-          this.out += this.writer.text(text);
+          this.out += this.writer.textJson(json);
         } else {
           this.message(parseJson(line));
         }

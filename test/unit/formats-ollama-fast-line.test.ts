@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ollamaFastText } from '../../lib/formats/ollama-fast-line';
+import { ollamaFastJson } from '../../lib/formats/ollama-fast-line';
 
 /** What a full JSON.parse reads as the text of an ordinary (done:false) line. */
 function parsedText(line: string, chat: boolean): string | undefined {
@@ -28,21 +28,25 @@ const TEXTS = [
   '</s>',
 ];
 
-describe('ollamaFastText reads ordinary lines exactly as JSON.parse does', () => {
+describe('ollamaFastJson reads ordinary lines exactly as JSON.parse and JSON.stringify do', () => {
   for (const text of TEXTS) {
     test(`chat ${JSON.stringify(text)}`, () => {
       const line = chatLine(text);
-      assert.equal(ollamaFastText(line, true), text);
-      assert.equal(ollamaFastText(line, true), parsedText(line, true));
+      assert.equal(ollamaFastJson(line, true), JSON.stringify(text));
+      assert.equal(ollamaFastJson(line, true), JSON.stringify(parsedText(line, true)));
     });
     test(`generate ${JSON.stringify(text)}`, () => {
       const line = generateLine(text);
-      assert.equal(ollamaFastText(line, false), text);
+      assert.equal(ollamaFastJson(line, false), JSON.stringify(text));
     });
   }
+  test('escapes Go adds (\\u003c for <) come out as JSON.stringify writes them', () => {
+    const line = '{"model":"m","created_at":"t","response":"\\u003cb\\u003e \\u0026","done":false}';
+    assert.equal(ollamaFastJson(line, false), '"<b> &"');
+  });
 });
 
-describe('ollamaFastText leaves every other line to the full parser', () => {
+describe('ollamaFastJson leaves every other line to the full parser', () => {
   const others: Array<[string, string, boolean]> = [
     [
       'the final line',
@@ -64,9 +68,12 @@ describe('ollamaFastText leaves every other line to the full parser', () => {
     ['escapes hiding a second field', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a\\n","x":"b"},"done":false}', true],
     ['a content ending in an escaped quote', '{"model":"m","created_at":"t","message":{"role":"assistant","content":"a\\"},"done":false}', true],
     ['a raw control character', '{"model":"m","created_at":"t","response":"a\u0001b","done":false}', false],
+    ['a backslash in created_at', '{"model":"m","created_at":"t\\u0030","response":"a","done":false}', false],
+    ['a bare quote in the content', '{"model":"m","created_at":"t","response":"a"b","done":false}', false],
+    ['a raw control character at the end', '{"model":"m","created_at":"t","response":"ab\u001f","done":false}', false],
     ['whitespace between fields', '{"model": "m","created_at":"t","response":"a","done":false}', false],
   ];
   for (const [name, line, chat] of others) {
-    test(name, () => assert.equal(ollamaFastText(line, chat), undefined));
+    test(name, () => assert.equal(ollamaFastJson(line, chat), undefined));
   }
 });
