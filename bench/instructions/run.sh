@@ -7,13 +7,14 @@
 #   bench/instructions/run.sh <tree with dist/ and node_modules/> [warm=4000] [n=1000] [json|stream] [what=plain]
 #
 # `what`: plain (aiProxy), passthrough (the bench's Express + http-proxy-middleware floor), metrics
-# (with aiProxyMetrics()) or tracing (with the bench's OpenTelemetry SDK, exporters that drop).
+# (with aiProxyMetrics()), tracing (with the bench's OpenTelemetry SDK, exporters that drop) or
+# sdkfloor (plain, behind a middleware making only the SDK calls a GenAI instrumentation must make).
 # Prints the instructions per request of the main thread (01: JavaScript, the event loop) and of
 # the others (V8's compiler and garbage-collector helpers). Run `npm run build` in the tree first.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$1" && pwd); warm=${2:-4000}; n=${3:-1000}; mode=${4:-json}; what=${5:-plain}
-case $what in plain | passthrough | metrics | tracing) ;; *) echo "unknown server '$what': plain, passthrough, metrics or tracing" >&2; exit 2 ;; esac
+case $what in plain | passthrough | metrics | tracing | sdkfloor) ;; *) echo "unknown server '$what': plain, passthrough, metrics, tracing or sdkfloor" >&2; exit 2 ;; esac
 up=$((20000 + RANDOM % 10000)); port=$((30000 + RANDOM % 10000))
 out=$(mktemp -d)
 node "$here/upstream.cjs" $up & upid=$!
