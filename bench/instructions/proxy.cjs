@@ -6,6 +6,7 @@
 // injected, the three histogram records of a JSON answer), to compare with `tracing`.
 const http = require('node:http');
 const path = require('node:path');
+const { performance } = require('node:perf_hooks');
 
 const [root, upstreamPort, port, what = 'plain'] = process.argv.slice(2);
 const express = require(path.join(root, 'node_modules/express'));
