@@ -1,7 +1,11 @@
 import { parseArgs } from 'node:util';
 
-/** Which code the proxy children load: the built package or the TypeScript sources. */
-export type LibSource = 'dist' | 'src';
+/**
+ * Which code the proxy children load: the built package, the TypeScript sources, or another
+ * build's entry (a path to its `dist/index.js`, e.g. of a `git worktree` of an older commit), so that
+ * two builds are compared under the same harness.
+ */
+export type LibSource = 'dist' | 'src' | { path: string };
 
 /** Every flag of `bench/run.ts`, parsed and defaulted. */
 export interface BenchFlags {
@@ -49,7 +53,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --rows=a,b                    subset of: upstream,passthrough,ollama,raw,openai,ollama-tools,router,ollama-metrics,
                                 ollama-tracing,balanced-3,balanced-failover,passthrough-stream,ollama-stream,
                                 ollama-stream-observed
-  --lib=dist|src                measure dist/index.js (default; run npm run build) or lib/ through tsx
+  --lib=dist|src|<file.js>      measure dist/index.js (default; run npm run build), lib/ through tsx,
+                                or another build's dist/index.js (compare builds, same harness)
   --cpu-prof                    write a CPU profile of every proxy child and print its hot functions
   --no-pin                      do not pin; default: taskset puts the proxy alone on CPU 1 and the
                                 upstream + load generator on CPU 0 (when there are 2+ CPUs and taskset)
@@ -118,7 +123,7 @@ export function parseFlags(argv: string[]): BenchFlags {
           .map((r) => r.trim())
           .filter(Boolean)
       : [],
-    lib: oneOf(values.lib, ['dist', 'src'] as const, 'dist', 'lib'),
+    lib: values.lib?.endsWith('.js') ? { path: values.lib } : oneOf(values.lib, ['dist', 'src'] as const, 'dist', 'lib'),
     cpuProf: values['cpu-prof'] ?? false,
     pin: !(values['no-pin'] ?? false),
     streams: Math.max(1, Math.floor(num(values.streams, 1000, 'streams'))),

@@ -38,6 +38,11 @@ interface LibChoice {
  * `npm run build` emits, without touching dist/. `src`: lib/index.ts under tsx.
  */
 function resolveLib(wanted: LibSource, outDir: string): LibChoice {
+  if (typeof wanted === 'object') {
+    const entry = path.resolve(wanted.path);
+    if (!fs.existsSync(entry)) throw new Error(`--lib=${wanted.path}: no such file`);
+    return { entry, tsx: false, note: `${entry} (--lib)` };
+  }
   if (wanted === 'src') return { entry: path.join(ROOT, 'lib', 'index.ts'), tsx: true, note: 'lib/*.ts through tsx (--lib=src)' };
   const dist = path.join(ROOT, 'dist', 'index.js');
   if (fs.existsSync(dist) && fs.statSync(dist).mtimeMs >= newestMtime(path.join(ROOT, 'lib'))) {
