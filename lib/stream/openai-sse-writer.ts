@@ -46,6 +46,7 @@ export class OpenAiSseWriter {
   private readonly object: 'chat.completion.chunk' | 'text_completion';
   /** Frame text before / after the JSON string of a text piece (built once: one stringify a piece). */
   private readonly textPrefix: string;
+  /** `textPrefix` of the answer's first text piece: a chat answer's first chunk also carries the role. */
   private readonly firstTextPrefix: string;
   private readonly textSuffix: string;
   private roleSent = false;
@@ -61,7 +62,6 @@ export class OpenAiSseWriter {
       `"model":${JSON.stringify(opts.model)},"choices":[{"index":0,`;
     const tail = `"logprobs":null,"finish_reason":null}]${opts.includeUsage ? ',"usage":null' : ''}}\n\n`;
     this.textPrefix = chat ? `${head}"delta":{"content":` : `${head}"text":`;
-    // The first chunk of a chat answer also carries the role.
     this.firstTextPrefix = chat ? `${head}"delta":{"role":"assistant","content":` : this.textPrefix;
     this.textSuffix = chat ? `},${tail}` : `,${tail}`;
   }

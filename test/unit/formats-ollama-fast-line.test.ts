@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ollamaFastJson } from '../../lib/formats/ollama-fast-line';
 
 /** What a full JSON.parse reads as the text of an ordinary (done:false) line. */
@@ -40,6 +41,20 @@ describe('ollamaFastJson reads ordinary lines exactly as JSON.parse and JSON.str
       assert.equal(ollamaFastJson(line, false), JSON.stringify(text));
     });
   }
+  test('any text, written as Go writes it (or as JSON.stringify does), comes out as JSON.stringify writes it', () => {
+    // Go's json.Marshal also escapes <, > and & as \u003c, \u003e, \u0026.
+    const goQuote = (text: string) => JSON.stringify(text).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.boolean(), fc.boolean(), (text, chat, go) => {
+        const literal = go ? goQuote(text) : JSON.stringify(text);
+        const line = chat
+          ? `{"model":"m","created_at":"t","message":{"role":"assistant","content":${literal}},"done":false}`
+          : `{"model":"m","created_at":"t","response":${literal},"done":false}`;
+        assert.equal(ollamaFastJson(line, chat), JSON.stringify(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
   test('escapes Go adds (\\u003c for <) come out as JSON.stringify writes them', () => {
     const line = '{"model":"m","created_at":"t","response":"\\u003cb\\u003e \\u0026","done":false}';
     assert.equal(ollamaFastJson(line, false), '"<b> &"');
