@@ -23,6 +23,11 @@ export interface BenchFlags {
   /** Row names to run (throughput mode); empty means all. */
   rows: string[];
   lib: LibSource;
+  /**
+   * Another build's entry (its `dist/index.js`): every aiProxy row is measured a second time on it,
+   * as `<row>@baseline`, in the same interleaved rounds, and each row is compared with its copy.
+   */
+  baseline?: string;
   /** Start proxy children with `--cpu-prof` (profiles in bench/results/profiles). */
   cpuProf: boolean;
   /** Pin processes with taskset: proxy on CPU 1, upstream and load generator on CPU 0 (default when possible). */
@@ -55,6 +60,8 @@ const HELP = `Usage: npm run bench -- [flags]
                                 ollama-stream-observed
   --lib=dist|src|<file.js>      measure dist/index.js (default; run npm run build), lib/ through tsx,
                                 or another build's dist/index.js (compare builds, same harness)
+  --baseline=<file.js>          also measure every aiProxy row on another build (its dist/index.js),
+                                in the same rounds, and print this build / that build per row
   --cpu-prof                    write a CPU profile of every proxy child and print its hot functions
   --no-pin                      do not pin; default: taskset puts the proxy alone on CPU 1 and the
                                 upstream + load generator on CPU 0 (when there are 2+ CPUs and taskset)
@@ -94,6 +101,7 @@ export function parseFlags(argv: string[]): BenchFlags {
       chunks: { type: 'string' },
       rows: { type: 'string' },
       lib: { type: 'string' },
+      baseline: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       'no-pin': { type: 'boolean' },
       streams: { type: 'string' },
@@ -110,6 +118,8 @@ export function parseFlags(argv: string[]): BenchFlags {
     process.stdout.write(HELP + '\n');
     process.exit(0);
   }
+  if (values.baseline !== undefined && !values.baseline.endsWith('.js'))
+    throw new Error(`--baseline must name a build's dist/index.js, got ${values.baseline}`);
   return {
     mode: oneOf(values.mode, ['throughput', 'scale', 'all'] as const, 'throughput', 'mode'),
     connections: Math.max(1, Math.floor(num(values.connections, 32, 'connections'))),
@@ -124,6 +134,7 @@ export function parseFlags(argv: string[]): BenchFlags {
           .filter(Boolean)
       : [],
     lib: values.lib?.endsWith('.js') ? { path: values.lib } : oneOf(values.lib, ['dist', 'src'] as const, 'dist', 'lib'),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
     cpuProf: values['cpu-prof'] ?? false,
     pin: !(values['no-pin'] ?? false),
     streams: Math.max(1, Math.floor(num(values.streams, 1000, 'streams'))),

@@ -11,8 +11,8 @@ import { compileChildren } from './compile-children';
 import { parseFlags, type BenchFlags, type LibSource } from './flags';
 import { formatProfile } from './profile-summary';
 import { runScale, scaleTargets } from './scale';
-import { formatRows, formatScale, formatTargets, writeJson, type TargetResult } from './table';
-import { runThroughput, throughputTargets } from './throughput';
+import { formatBaseline, formatRows, formatScale, formatTargets, writeJson, type TargetResult } from './table';
+import { compareWithBaseline, runThroughput, throughputTargets } from './throughput';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -81,6 +81,10 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const lib = resolveLib(parsed.lib, outDir);
   const flags: BenchFlags = { ...parsed, pin: parsed.pin && canPin() };
+  if (flags.baseline !== undefined) {
+    flags.baseline = path.resolve(flags.baseline);
+    if (!fs.existsSync(flags.baseline)) throw new Error(`--baseline=${parsed.baseline}: no such file`);
+  }
   const profDir = path.join(outDir, 'profiles');
   if (flags.cpuProf) fs.rmSync(profDir, { recursive: true, force: true });
   // Under tsx a Node 20 process carries a loader thread (+30-45 MB RSS): children run plain node on a
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
       }
     })(),
     lib: lib.note,
+    ...(flags.baseline !== undefined ? { baseline: flags.baseline } : {}),
     children: rt.tsx ? 'node --import tsx (bench/*.ts)' : 'plain node (bench/*.ts transpiled to ' + path.relative(ROOT, rt.dir) + ')',
     layout: flags.pin
       ? 'parent (autocannon / stream clients) + upstream child pinned to CPU 0, proxy child pinned to CPU 1'
@@ -117,14 +122,16 @@ async function main(): Promise<void> {
     const rows = await runThroughput(rt, flags, profDir, log);
     const t = throughputTargets(rows, flags.connections);
     targets.push(...t);
+    const baseline = flags.baseline !== undefined ? compareWithBaseline(rows) : undefined;
     process.stdout.write(
       `\nThroughput (${flags.connections} connections, ${flags.duration} s per row, ${flags.chunks} chunks per stream; ${env.lib})\n` +
         formatRows(rows) +
         '\n\n' +
         formatTargets(t) +
-        '\n',
+        '\n' +
+        (baseline ? `\n${formatBaseline(baseline, flags.baseline!)}\n` : ''),
     );
-    writeJson(path.join(outDir, 'latest.json'), { when: new Date().toISOString(), env, flags, rows, targets: t });
+    writeJson(path.join(outDir, 'latest.json'), { when: new Date().toISOString(), env, flags, rows, targets: t, ...(baseline ? { baseline } : {}) });
   }
   if (flags.mode === 'scale' || flags.mode === 'all') {
     // Each stream holds a client socket and an upstream socket in the proxy, one in the upstream and one here.

@@ -31,6 +31,17 @@ export interface RowResult {
   check: string;
 }
 
+/** One row of the build under test against its copy on the `--baseline` build, measured in the same rounds. */
+export interface BaselineComparison {
+  row: string;
+  /** This build's req/s (chunks/s) over the baseline's, whole run. */
+  ratio: number;
+  /** The same, round by round: each round's pair measured minutes apart at most. */
+  perRound: number[];
+  /** Median of `perRound`. */
+  perRoundMedian: number;
+}
+
 /** One pass/fail line. */
 export interface TargetResult {
   target: string;
@@ -73,9 +84,14 @@ export interface ScaleResult {
 
 const f = (n: number | undefined, digits: number): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 
+/** Rows with fewer cells than the head (a row not measured, and why) are left out of the column widths. */
 function render(head: string[], body: string[][], rightFrom: number): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
+  const full = body.filter((r) => r.length === head.length);
+  const widths = head.map((h, i) => Math.max(h.length, ...full.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells.length < head.length
+      ? [cells[0]!.padEnd(widths[0] ?? 0), ...cells.slice(1)].join('  ')
+      : cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -128,6 +144,17 @@ export function formatScale(s: ScaleResult): string {
 /** PASS/FAIL lines. */
 export function formatTargets(targets: TargetResult[]): string {
   return targets.map((t) => `${t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.measured}`).join('\n');
+}
+
+/** Each build-under-test row over its `--baseline` copy, whole run and round by round. */
+export function formatBaseline(rows: BaselineComparison[], baseline: string): string {
+  if (rows.length === 0) return `No row was measured on both builds (baseline: ${baseline}).`;
+  const lines = rows.map((c) => {
+    const lo = Math.min(...c.perRound);
+    const hi = Math.max(...c.perRound);
+    return `  ${c.row.padEnd(24)} ${c.ratio.toFixed(3)}   per round: median ${c.perRoundMedian.toFixed(3)}, ${lo.toFixed(3)}–${hi.toFixed(3)}`;
+  });
+  return `This build / the baseline (${baseline}), measured in the same rounds:\n${lines.join('\n')}`;
 }
 
 /** Writes `data` as pretty JSON, creating the directory. */

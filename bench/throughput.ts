@@ -7,7 +7,7 @@ import type { BenchFlags } from './flags';
 import { load, probe, quantile, type ProbeResult } from './measure';
 import { chatRequestBody, toolsRequestBody } from './payloads';
 import { clientPath, type ProxyKind, type ProxyOptions } from './proxies';
-import type { RowResult, TargetResult } from './table';
+import type { BaselineComparison, RowResult, TargetResult } from './table';
 
 interface RowSpec {
   name: string;
@@ -22,6 +22,28 @@ interface RowSpec {
   check(p: ProbeResult, chunks: number): string;
   /** The client's request; defaults to the plain chat request. */
   body?: () => Buffer;
+  /** The library entry of this row's proxy when it is not the build under test (`--baseline` copies). */
+  entry?: string;
+}
+
+/** Suffix of a row's copy measured on the `--baseline` build. */
+export const BASELINE = '@baseline';
+
+const isAiProxy = (spec: RowSpec): boolean => spec.proxy !== undefined && spec.proxy !== 'passthrough';
+
+/**
+ * The rows, each aiProxy row followed by its copy on the baseline build. A copy is compared with
+ * the same reference row as the original, or with the reference's own copy when that is an aiProxy
+ * row too (`ollama-tools` against `ollama@baseline`), so both builds' ratios read alike.
+ */
+export function withBaseline(specs: RowSpec[], entry: string): RowSpec[] {
+  const copied = new Set(specs.filter(isAiProxy).map((s) => s.name));
+  return specs.flatMap((spec) => {
+    if (!isAiProxy(spec)) return [spec];
+    const copy: RowSpec = { ...spec, name: spec.name + BASELINE, label: `${spec.label} [baseline]`, entry };
+    if (spec.ref !== undefined && copied.has(spec.ref)) copy.ref = spec.ref + BASELINE;
+    return [spec, copy];
+  });
 }
 
 function countOf(haystack: string, needle: string): number {
@@ -161,7 +183,7 @@ async function startRow(rt: ChildRuntime, spec: RowSpec, upstream: Child, flags:
         'proxies',
         {
           kind: spec.proxy,
-          entry: rt.libEntry,
+          entry: spec.entry ?? rt.libEntry,
           upstreamPort: upstream.port,
           agent: 'default',
           ...(spec.observe ? { observe: spec.observe } : {}),
@@ -262,6 +284,25 @@ export function compare(rows: RowResult[]): void {
   }
 }
 
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** Each row that has a `--baseline` copy, against it. */
+export function compareWithBaseline(rows: RowResult[]): BaselineComparison[] {
+  const out: BaselineComparison[] = [];
+  for (const copy of rows) {
+    if (!copy.name.endsWith(BASELINE) || copy.check !== 'ok') continue;
+    const row = rows.find((r) => r.name === copy.name.slice(0, -BASELINE.length));
+    if (!row || row.check !== 'ok') continue;
+    const perRound = row.perRound.map((v, i) => v / copy.perRound[i]!);
+    out.push({ row: row.name, ratio: row.reqPerSec / copy.reqPerSec, perRound, perRoundMedian: median(perRound) });
+  }
+  return out;
+}
+
 /** The issue's targets for this mode. */
 export function throughputTargets(rows: RowResult[], connections: number): TargetResult[] {
   const by = (n: string): RowResult | undefined => rows.find((r) => r.name === n && r.check === 'ok');
@@ -311,7 +352,8 @@ export function throughputTargets(rows: RowResult[], connections: number): Targe
 export async function runThroughput(rt: ChildRuntime, flags: BenchFlags, profDir: string, log: (s: string) => void): Promise<RowResult[]> {
   const unknown = flags.rows.filter((r) => !ROWS.some((s) => s.name === r));
   if (unknown.length > 0) throw new Error(`unknown rows: ${unknown.join(', ')}; known: ${ROWS.map((r) => r.name).join(', ')}`);
-  const specs = flags.rows.length === 0 ? ROWS : ROWS.filter((s) => flags.rows.includes(s.name));
+  const chosen = flags.rows.length === 0 ? ROWS : ROWS.filter((s) => flags.rows.includes(s.name));
+  const specs = flags.baseline !== undefined ? withBaseline(chosen, flags.baseline) : chosen;
 
   const upstream = await spawnChild(rt, 'upstream', { chunks: flags.chunks, streamMs: 0 }, flags.pin ? { cpu: CPU_LOADGEN } : {});
   const runs: RowRun[] = [];
@@ -331,9 +373,13 @@ export async function runThroughput(rt: ChildRuntime, flags: BenchFlags, profDir
       for (const run of live) await load(run.url, run.body, flags.connections, flags.warmup);
     }
     const slot = flags.duration / flags.rounds;
+    // Every other round runs the rows in reverse: a row measured right after another gains or loses
+    // a few per cent against the same row measured after a third (seen on 2026-12-06), and a row
+    // compared with the one beside it would otherwise carry that bias in every round.
+    const reversed = [...live].reverse();
     for (let round = 1; round <= flags.rounds; round++) {
       log(`  round ${round}/${flags.rounds}: ${live.length} rows × ${slot.toFixed(1)} s`);
-      for (const run of live) await measureSlot(run, upstream, flags.connections, slot);
+      for (const run of round % 2 === 1 ? live : reversed) await measureSlot(run, upstream, flags.connections, slot);
     }
     const results: RowResult[] = [];
     for (const run of runs) {
