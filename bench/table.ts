@@ -36,7 +36,7 @@ export interface BaselineComparison {
   row: string;
   /** This build's req/s (chunks/s) over the baseline's, whole run. */
   ratio: number;
-  /** The same, round by round: each round's pair measured minutes apart at most. */
+  /** The same, round by round: each round's pair measured seconds apart. */
   perRound: number[];
   /** Median of `perRound`. */
   perRoundMedian: number;
