@@ -297,7 +297,8 @@ export function compareWithBaseline(rows: RowResult[]): BaselineComparison[] {
     if (!copy.name.endsWith(BASELINE) || copy.check !== 'ok') continue;
     const row = rows.find((r) => r.name === copy.name.slice(0, -BASELINE.length));
     if (!row || row.check !== 'ok') continue;
-    const perRound = row.perRound.map((v, i) => v / copy.perRound[i]!);
+    // A round in which the copy served nothing (all errors) has no ratio.
+    const perRound = row.perRound.flatMap((v, i) => (copy.perRound[i]! > 0 ? [v / copy.perRound[i]!] : []));
     out.push({ row: row.name, ratio: row.reqPerSec / copy.reqPerSec, perRound, perRoundMedian: median(perRound) });
   }
   return out;

@@ -3,8 +3,9 @@
 # started at once, all three pinned to CPU 1 (the fake upstream and autocannon on CPU 0), then
 # measured in short slots, passthrough, A, B, passthrough, A, B, …. A slow spell of the machine
 # (it drifts by ±20 % within a minute) then hits both builds within seconds. Prints each slot's
-# requests, then the median of B / A over the slots. Run it twice with the trees swapped: the build
-# measured right after the passthrough reads a few per cent lower.
+# requests (0: the slot had errors, and is left out), then the median of B / A over the slots. Run
+# it twice with the trees swapped: the build measured right after the passthrough reads a few per
+# cent lower. OLLAMA_DURATIONS=1 gives the upstream's answer the bench's four `*_duration` fields.
 #
 #   bench/instructions/side-by-side.sh <tree A> <tree B> [slots=25] [seconds a slot=2] [json|stream]
 #
@@ -37,10 +38,12 @@ for _ in $(seq "$slots"); do
   echo "$line"
   out+="$line"$'\n'
 done
-node -e "
-const rows = process.argv[1].trim().split('\n').map((l) => l.split(' ').map(Number)).filter((r) => r.every((n) => n > 0));
+node -e '
+const [text, nameA, nameB] = process.argv.slice(1);
+const rows = text.trim().split("\n").map((l) => l.split(" ").map(Number)).filter((r) => r.length === 3 && r.every((n) => n > 0));
+console.log("slots measured: " + rows.length);
+if (rows.length === 0) process.exit(1);
 const median = (v) => { v = [...v].sort((x, y) => x - y); const m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
-console.log('slots measured: ' + rows.length);
-console.log('median $(basename "$b") / $(basename "$a"): ' + median(rows.map((r) => r[2] / r[1])).toFixed(3));
-console.log('median $(basename "$a") / passthrough: ' + median(rows.map((r) => r[1] / r[0])).toFixed(3) + ', $(basename "$b") / passthrough: ' + median(rows.map((r) => r[2] / r[0])).toFixed(3));
-" "$out"
+console.log(`median ${nameB} / ${nameA}: ${median(rows.map((r) => r[2] / r[1])).toFixed(3)}`);
+console.log(`median ${nameA} / passthrough: ${median(rows.map((r) => r[1] / r[0])).toFixed(3)}, ${nameB} / passthrough: ${median(rows.map((r) => r[2] / r[0])).toFixed(3)}`);
+' "$out" "$(basename "$a")" "$(basename "$b")"

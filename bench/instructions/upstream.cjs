@@ -1,4 +1,6 @@
 // A fake Ollama /api/chat for the instruction count: the bench's answer (JSON, or 50 NDJSON lines).
+// The JSON answer leaves out the four `*_duration` fields the bench's (bench/payloads.ts) carries,
+// so that counts stay comparable with those recorded before; OLLAMA_DURATIONS=1 adds them.
 const http = require('node:http');
 
 const created_at = '2024-12-06T00:46:58.265747Z';
@@ -13,6 +15,9 @@ const json = Buffer.from(
     done: true,
     prompt_eval_count: 34,
     eval_count: 35,
+    ...(process.env.OLLAMA_DURATIONS === '1'
+      ? { total_duration: 2254970291, load_duration: 574751416, prompt_eval_duration: 1502000000, eval_duration: 175000000 }
+      : {}),
   }),
 );
 const lines = Array.from({ length: 50 }, (_, i) =>

@@ -56,6 +56,13 @@ describe('bench --baseline: both builds in the same rounds', () => {
     assert.match(formatBaseline([], '/old/dist/index.js'), /No row was measured on both builds/);
   });
 
+  test('a round in which the baseline served nothing has no ratio (not Infinity)', () => {
+    const [c] = compareWithBaseline([row('ollama', [90, 80, 70]), row('ollama@baseline', [100, 0, 70])]);
+    assert.deepEqual(c!.perRound, [0.9, 1]);
+    assert.equal(c!.perRoundMedian, 0.95);
+    assert.match(formatBaseline([c!], 'b'), /median 0\.950, 0\.900–1\.000/);
+  });
+
   test('a row not measured, however long its reason, does not widen the table', () => {
     const rows = [row('ollama', [90]), row('ollama-tools@baseline', [], { check: 'no tool call in ' + 'x'.repeat(300) })];
     const lines = formatRows(rows).split('\n');
